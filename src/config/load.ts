@@ -1,0 +1,90 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { configSchema, type ConfigFile, type NumberConfig } from './schema.js';
+
+/** A config problem, already phrased for a person: it names the key and what was expected. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: string[], readonly file?: string) {
+    super(`invalid configuration${file ? ` in ${file}` : ''}:\n  - ${problems.join('\n  - ')}`);
+  }
+}
+
+/** Secrets resolved from the environment; kept apart from the config so they are never logged. */
+export interface Secrets {
+  verifyToken: string;
+  appSecret: string;
+  /** access token per number name */
+  accessTokens: Map<string, string>;
+}
+
+export interface LoadedConfig {
+  file: string;
+  config: ConfigFile;
+  secrets: Secrets;
+}
+
+/** `numbers[0].phone_number_id` style path for an issue. */
+export function keyPath(path: ReadonlyArray<PropertyKey>): string {
+  let out = '';
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else out += out ? `.${String(p)}` : String(p);
+  }
+  return out || '(top level)';
+}
+
+export function formatIssues(issues: ReadonlyArray<z.core.$ZodIssue>): string[] {
+  return issues.map((i) => {
+    if (i.code === 'unrecognized_keys') {
+      return `${keyPath(i.path)}: unknown key(s) ${i.keys.map((k) => `"${k}"`).join(', ')}`;
+    }
+    return `${keyPath(i.path)}: ${i.message}`;
+  });
+}
+
+/** Validates an already-parsed document. Throws ConfigError naming every bad key. */
+export function validateConfig(doc: unknown, file?: string): ConfigFile {
+  const res = configSchema.safeParse(doc ?? {});
+  if (!res.success) throw new ConfigError(formatIssues(res.error.issues), file);
+  return res.data;
+}
+
+/** Reads the secrets a config refers to. Every missing variable is reported, with the key that names it. */
+export function resolveSecrets(config: ConfigFile, env: NodeJS.ProcessEnv = process.env, file?: string): Secrets {
+  const problems: string[] = [];
+  const need = (key: string, name: string): string => {
+    const v = env[name];
+    if (v === undefined || v === '') {
+      problems.push(`${key}: environment variable ${name} is not set`);
+      return '';
+    }
+    return v;
+  };
+  const verifyToken = need('webhook.verify_token_env', config.webhook.verify_token_env);
+  const appSecret = need('webhook.app_secret_env', config.webhook.app_secret_env);
+  const accessTokens = new Map<string, string>();
+  config.numbers.forEach((n: NumberConfig, i) => {
+    accessTokens.set(n.name, need(`numbers[${i}].access_token_env`, n.access_token_env));
+  });
+  if (problems.length) throw new ConfigError(problems, file);
+  return { verifyToken, appSecret, accessTokens };
+}
+
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError([`cannot read the file: ${(err as Error).message}`], file);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError([`not valid YAML: ${(err as Error).message}`], file);
+  }
+  const config = validateConfig(doc, file);
+  return { file, config, secrets: resolveSecrets(config, env, file) };
+}

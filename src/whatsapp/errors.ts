@@ -1,0 +1,45 @@
+/**
+ * A failed request to a WhatsApp provider, in provider-neutral form. Meta's Graph error envelope
+ * ({"error":{"message","type","code","error_data":{"details"},"fbtrace_id"}}) maps onto it directly;
+ * other providers map their own envelopes onto the same fields.
+ */
+export type ProviderErrorKind =
+  /** The provider answered with an error envelope / non-2xx status. */
+  | 'api'
+  /** No answer within the configured timeout. */
+  | 'timeout'
+  /** Connection refused/reset, DNS, TLS: the request may not have reached the provider. */
+  | 'network'
+  /** The provider answered 2xx but the body was not what the API promises. */
+  | 'protocol';
+
+export class ProviderError extends Error {
+  override readonly name = 'ProviderError';
+  constructor(
+    message: string,
+    readonly kind: ProviderErrorKind,
+    readonly fields: {
+      /** Provider error code, e.g. Graph 138006. */
+      code?: number;
+      /** HTTP status, when there was an HTTP answer. */
+      httpStatus?: number;
+      type?: string;
+      /** error_data.details (Meta puts SDP validation failures and next-allowed times here). */
+      details?: string;
+      /** fbtrace_id (or the provider's request id), for support tickets. */
+      traceId?: string;
+      /** The action or operation that failed, e.g. "connect". */
+      operation?: string;
+    } = {},
+  ) {
+    super(message);
+  }
+  get code(): number | undefined { return this.fields.code; }
+  get httpStatus(): number | undefined { return this.fields.httpStatus; }
+  get details(): string | undefined { return this.fields.details; }
+  get traceId(): string | undefined { return this.fields.traceId; }
+  /** Plain object for structured logs (never contains credentials). */
+  toLog(): Record<string, unknown> {
+    return { kind: this.kind, message: this.message, ...this.fields };
+  }
+}
