@@ -17,6 +17,10 @@ export interface Secrets {
   appSecret: string;
   /** access token per number name */
   accessTokens: Map<string, string>;
+  /** drachtio-server admin secret, when a drachtio section exists */
+  drachtioSecret?: string;
+  /** digest password per trunk name */
+  trunkPasswords: Map<string, string>;
 }
 
 export interface LoadedConfig {
@@ -68,8 +72,13 @@ export function resolveSecrets(config: ConfigFile, env: NodeJS.ProcessEnv = proc
   config.numbers.forEach((n: NumberConfig, i) => {
     accessTokens.set(n.name, need(`numbers[${i}].access_token_env`, n.access_token_env));
   });
+  const drachtioSecret = config.drachtio ? need('drachtio.secret_env', config.drachtio.secret_env) : undefined;
+  const trunkPasswords = new Map<string, string>();
+  config.trunks.forEach((t, i) => {
+    if (t.auth) trunkPasswords.set(t.name, need(`trunks[${i}].auth.password_env`, t.auth.password_env));
+  });
   if (problems.length) throw new ConfigError(problems, file);
-  return { verifyToken, appSecret, accessTokens };
+  return { verifyToken, appSecret, accessTokens, trunkPasswords, ...(drachtioSecret !== undefined ? { drachtioSecret } : {}) };
 }
 
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {

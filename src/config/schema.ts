@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /**
@@ -43,6 +44,48 @@ export const webhookSchema = z.object({
   dedupe_capacity: z.number().int().min(100).default(50_000),
 }).strict();
 
+const ipOrCidr = z.string().refine((v) => {
+  const [addr, bits, ...rest] = v.split('/');
+  if (rest.length || !addr) return false;
+  const family = isIP(addr);
+  if (!family) return false;
+  if (bits === undefined) return true;
+  const n = Number(bits);
+  return Number.isInteger(n) && n >= 0 && n <= (family === 4 ? 32 : 128);
+}, 'an IP address or CIDR block, e.g. "192.0.2.10" or "192.0.2.0/24"');
+
+export const dialPlanSchema = z.object({
+  strip_prefixes: z.array(z.string().regex(/^[0-9*#]+$/, 'digits')).default([]),
+  international_prefixes: z.array(z.string().regex(/^[0-9]+$/, 'digits')).default(['00']),
+  national_prefix: z.string().regex(/^[0-9]+$/, 'digits').optional(),
+  default_country_code: z.string().regex(/^[1-9][0-9]{0,2}$/, 'a country calling code, e.g. "44"').optional(),
+  min_digits: z.number().int().min(1).max(15).default(8),
+  max_digits: z.number().int().min(1).max(32).default(15),
+}).strict();
+
+/** A PBX (or SBC) allowed to send calls to WhatsApp through watrunk. */
+export const trunkSchema = z.object({
+  name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "-" or "."'),
+  /** Source addresses the trunk's INVITEs come from. Empty: any source, but then `auth` is required. */
+  sources: z.array(ipOrCidr).default([]),
+  /** Digest credentials the trunk must present (challenged with 401). */
+  auth: z.object({
+    username: z.string().min(1),
+    password_env: envName,
+    realm: z.string().min(1).default('watrunk'),
+  }).strict().optional(),
+  /** Business numbers (by name) this trunk may call from; the first is its default. */
+  numbers: z.array(z.string()).min(1, 'at least one business number name'),
+  /** Header a PBX may set to pick one of several business numbers (name or digits). */
+  number_header: z.string().default('X-WA-Business-Number'),
+  dial_plan: dialPlanSchema.default(dialPlanSchema.parse({})),
+  /** New calls per second accepted from this trunk; more are answered 503. */
+  max_cps: z.number().positive().default(10),
+}).strict().refine((t) => t.sources.length > 0 || t.auth !== undefined, {
+  message: 'a trunk needs `sources`, `auth`, or both (otherwise anyone could call through it)',
+  path: ['sources'],
+});
+
 export const configSchema = z.object({
   log: z.object({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
@@ -53,7 +96,39 @@ export const configSchema = z.object({
   }).strict().default({ host: '0.0.0.0', port: 8080 }),
   webhook: webhookSchema.default(webhookSchema.parse({})),
   numbers: z.array(numberSchema).min(1, 'at least one business number'),
+  /** drachtio-server's admin (app) connection. Absent: no SIP side (webhooks only). */
+  drachtio: z.object({
+    host: z.string().default('127.0.0.1'),
+    port: port.default(9022),
+    secret_env: envName.default('WATRUNK_DRACHTIO_SECRET'),
+  }).strict().optional(),
+  /** rtpengine ng control addresses; the first that answers is used. */
+  rtpengine: z.object({
+    engines: z.array(z.object({ host: z.string(), port: port.default(22222) }).strict()).min(1),
+    timeout_ms: z.number().int().min(100).default(3_000),
+  }).strict().optional(),
+  trunks: z.array(trunkSchema).default([]),
+  calls: z.object({
+    /** PBX -> WhatsApp: give up (480) when the user has not answered within this time. */
+    no_answer_timeout_s: z.number().int().min(5).max(600).default(60),
+    /** Answer the PBX on the first media from WhatsApp as well as on ACCEPTED. */
+    answer_on_first_media: z.boolean().default(true),
+    first_media_packets: z.number().int().min(1).default(3),
+    media_poll_ms: z.number().int().min(20).default(200),
+  }).strict().default({ no_answer_timeout_s: 60, answer_on_first_media: true, first_media_packets: 3, media_poll_ms: 200 }),
 }).strict().superRefine((cfg, ctx) => {
+  const numberNames = new Set(cfg.numbers.map((n) => n.name));
+  const trunkNames = new Set<string>();
+  cfg.trunks.forEach((t, i) => {
+    if (trunkNames.has(t.name)) ctx.addIssue({ code: 'custom', path: ['trunks', i, 'name'], message: 'duplicate trunk name' });
+    trunkNames.add(t.name);
+    t.numbers.forEach((n, j) => {
+      if (!numberNames.has(n)) ctx.addIssue({ code: 'custom', path: ['trunks', i, 'numbers', j], message: `no business number named "${n}" in numbers[]` });
+    });
+  });
+  if (cfg.trunks.length > 0 && (!cfg.drachtio || !cfg.rtpengine)) {
+    ctx.addIssue({ code: 'custom', path: [cfg.drachtio ? 'rtpengine' : 'drachtio'], message: 'required when trunks are configured' });
+  }
   const seen = new Map<string, number>();
   cfg.numbers.forEach((n, i) => {
     for (const key of [`name:${n.name}`, `id:${n.phone_number_id}`]) {
@@ -72,3 +147,5 @@ export const configSchema = z.object({
 export type ConfigFile = z.infer<typeof configSchema>;
 export type NumberConfig = z.infer<typeof numberSchema>;
 export type WebhookConfig = z.infer<typeof webhookSchema>;
+export type TrunkConfig = z.infer<typeof trunkSchema>;
+export type DialPlanConfig = z.infer<typeof dialPlanSchema>;

@@ -1,0 +1,59 @@
+/**
+ * The parts of drachtio-srf 5.x that watrunk uses, typed by hand: the package's own .d.ts lacks
+ * srf.options(), types Dialog.destroy() as void, and misses event arguments
+ * (reference drachtio-and-rtpengine §3.9). Everything here matches lib/srf.js, lib/dialog.js,
+ * lib/request.js and lib/response.js of drachtio-srf 5.0.29.
+ */
+export interface SrfUri {
+  scheme?: string;
+  user?: string;
+  host?: string;
+  port?: number;
+  params?: Record<string, string>;
+}
+
+export interface SrfHeaderOpts {
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+export interface SrfRequest {
+  method: string;
+  uri: string;
+  body: string;
+  callId: string;
+  source_address: string;
+  source_port: number;
+  protocol: string;
+  canceled?: boolean;
+  get(name: string): string | undefined;
+  has(name: string): boolean;
+  getParsedHeader(name: 'from' | 'to'): { uri: string; name?: string; params?: Record<string, string> };
+  on(event: 'cancel', cb: (msg?: unknown) => void): void;
+}
+
+export interface SrfResponse {
+  finalResponseSent: boolean;
+  send(status: number, reason?: string | SrfHeaderOpts, opts?: SrfHeaderOpts | ((err: unknown) => void)): void;
+}
+
+export interface SrfDialog {
+  connected: boolean;
+  local: { sdp: string };
+  remote: { sdp: string };
+  destroy(opts?: { headers?: Record<string, string> }): Promise<unknown>;
+  on(event: 'destroy', cb: (req: SrfRequest, reason?: string) => void): void;
+  on(event: 'modify' | 'update', cb: (req: SrfRequest, res: SrfResponse) => void): void;
+}
+
+export type SrfHandler = (req: SrfRequest, res: SrfResponse, next?: () => void) => void;
+
+export interface SrfLike {
+  connect(opts: { host: string; port: number; secret: string; reconnect?: { retryMaxDelay?: number } }): unknown;
+  disconnect(): void;
+  on(event: 'connect', cb: (err: Error | null, hostport?: string, version?: string) => void): void;
+  on(event: 'close' | 'error' | 'reconnecting', cb: (arg?: unknown) => void): void;
+  invite(handler: SrfHandler): void;
+  options(handler: SrfHandler): void;
+  createUAS(req: SrfRequest, res: SrfResponse, opts: { localSdp: string; headers?: Record<string, string> }): Promise<SrfDialog>;
+}

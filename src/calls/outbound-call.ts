@@ -1,0 +1,371 @@
+import type { Logger } from '../logging.js';
+import type { Metrics } from '../metrics.js';
+import { ProviderError } from '../whatsapp/errors.js';
+import type { CallEvent, CallTerminated } from '../whatsapp/events.js';
+import type { WhatsAppCalls } from '../whatsapp/provider.js';
+import { CallRecord } from './call-record.js';
+import {
+  NO_ANSWER, REJECTED, byeReason, failureHeaders, mapProviderError, mapTerminateBeforeAnswer,
+  type SipFailureResponse,
+} from './failure-mapping.js';
+import type { MediaSession } from './ports/media-engine.js';
+import type { InboundPbxLeg, SipHeaders } from './ports/sip.js';
+import { ReofferAnswerer } from './sdp-reanswer.js';
+import { SerialQueue } from './serial-queue.js';
+
+/**
+ * States of a PBX -> WhatsApp call (business-initiated). Transitions, all in this file:
+ *
+ *   offering ──> connecting ──> ringing ──> early_media ──> answered ──> ended
+ *       │             │            │             │              │
+ *       └─────────────┴────────────┴─────────────┴──────────────┴──> ended
+ *
+ *  offering     rtpengine turns the PBX's RTP offer into a WebRTC offer
+ *  connecting   Graph `connect` in flight (webhooks may already arrive: matched by tracking data)
+ *  ringing      WhatsApp call id known; waiting for the SDP answer / RINGING
+ *  early_media  WhatsApp's answer applied, 183 with SDP sent: the PBX hears WhatsApp from the first word
+ *  answered     200 OK sent, on ACCEPTED or the first media from WhatsApp, whichever comes first
+ */
+export type OutboundCallState = 'offering' | 'connecting' | 'ringing' | 'early_media' | 'answered' | 'ended';
+
+export interface OutboundCallTiming {
+  /** Give up (terminate on WhatsApp, 480 to the PBX) if not answered within this time after connect. */
+  noAnswerTimeoutMs: number;
+  /** How often rtpengine is asked whether WhatsApp media has arrived, while in early media. */
+  mediaPollMs: number;
+  /** Answer the PBX on the first media from WhatsApp (else only on ACCEPTED). */
+  answerOnFirstMedia: boolean;
+  /** Packets from WhatsApp that count as "media has started". */
+  firstMediaPackets: number;
+}
+
+export const DEFAULT_OUTBOUND_TIMING: OutboundCallTiming = {
+  noAnswerTimeoutMs: 60_000,
+  mediaPollMs: 200,
+  answerOnFirstMedia: true,
+  firstMediaPackets: 3,
+};
+
+export interface OutboundCallDeps {
+  id: string;
+  leg: InboundPbxLeg;
+  media: MediaSession;
+  calls: WhatsAppCalls;
+  numberName: string;
+  trunkName: string;
+  /** Callee, WhatsApp digits (or BSUID). */
+  callee: string;
+  timing: OutboundCallTiming;
+  logger: Logger;
+  metrics: Metrics;
+  /** The registry learns the WhatsApp call id (to route webhooks that carry no tracking data). */
+  onWhatsAppCallId: (waCallId: string) => void;
+  onEnded: () => void;
+}
+
+export class OutboundCall {
+  readonly direction = 'pbx-to-whatsapp' as const;
+  private stateValue: OutboundCallState = 'offering';
+  private waCallId?: string;
+  private pbxSdp?: string;
+  private provisionalSent = false;
+  private acceptedSeen = false;
+  /** Set synchronously by CANCEL so in-flight steps stop before ringing anyone. */
+  private cancelled = false;
+  private noAnswerTimer?: NodeJS.Timeout;
+  private mediaPoll?: NodeJS.Timeout;
+  private reanswer?: ReofferAnswerer;
+  private readonly queue: SerialQueue;
+  private readonly record: CallRecord;
+  private readonly log: Logger;
+  private endedPromise?: Promise<void>;
+
+  constructor(private readonly d: OutboundCallDeps) {
+    this.log = d.logger.child({ callId: d.id, number: d.numberName, trunk: d.trunkName, sipCallId: d.leg.sipCallId });
+    this.queue = new SerialQueue((err) => this.log.error({ err }, 'call step failed'));
+    this.record = new CallRecord(d.id, 'pbx-to-whatsapp', {
+      sipCallId: d.leg.sipCallId, number: d.numberName, trunk: d.trunkName, from: d.leg.from.user, to: d.callee,
+    }, d.metrics);
+    d.leg.onCancel(() => {
+      this.cancelled = true;
+      this.queue.push(() => this.onPbxCancel());
+    });
+    d.leg.onHangup(() => this.queue.push(() => this.onPbxHangup()));
+    d.leg.onReoffer(async (sdp) => this.onPbxReoffer(sdp));
+  }
+
+  get id(): string { return this.d.id; }
+  get state(): OutboundCallState { return this.stateValue; }
+  get whatsappCallId(): string | undefined { return this.waCallId; }
+  get numberName(): string { return this.d.numberName; }
+
+  /** Runs the call from the PBX's INVITE onward. Resolves when set-up has been attempted. */
+  start(): Promise<void> {
+    this.record.begin();
+    this.log.info({ from: this.d.leg.from.user, to: this.d.callee }, 'PBX call to WhatsApp');
+    return this.queue.push(() => this.setUp());
+  }
+
+  /** A WhatsApp webhook event for this call (already deduplicated and routed). */
+  handleEvent(e: CallEvent): Promise<void> {
+    return this.queue.push(() => this.onWhatsAppEvent(e));
+  }
+
+  /** Ends the call from watrunk's side (shutdown): terminate on WhatsApp, BYE or 503 to the PBX. */
+  shutdown(): Promise<void> {
+    return this.queue.push(async () => {
+      if (this.stateValue === 'ended') return;
+      this.record.endedBy = 'watrunk';
+      await this.terminateWhatsApp();
+      if (this.stateValue === 'answered') {
+        await this.d.leg.hangup({ Reason: 'Q.850;cause=41;text="watrunk shutting down"' });
+        await this.end('shutdown');
+      } else {
+        await this.fail({ status: 503, reason: 'Service Unavailable', warning: 'watrunk is shutting down', cause: 'shutdown', retryAfter: 5 });
+      }
+    });
+  }
+
+  /** Resolves when the call has ended and every resource is released. */
+  whenEnded(): Promise<void> {
+    return this.queue.idle().then(() => this.endedPromise);
+  }
+
+  // --- set-up ---------------------------------------------------------------------------------
+
+  private async setUp(): Promise<void> {
+    if (this.cancelled) return this.onPbxCancel();
+    let offer: string;
+    try {
+      offer = await this.d.media.offerToWhatsApp(this.d.leg.sdp);
+    } catch (err) {
+      this.log.error({ err }, 'media engine could not build the WebRTC offer');
+      return this.fail({ status: 503, reason: 'Media Unavailable', warning: 'media engine error', retryAfter: 5, cause: 'media_error' });
+    }
+    if (this.cancelled) return this.onPbxCancel();
+
+    this.stateValue = 'connecting';
+    let callId: string;
+    try {
+      // biz_opaque_callback_data = watrunk's call id, so webhooks that overtake the connect
+      // response can still be matched (reference §2.1).
+      ({ callId } = await this.d.calls.connect({ to: this.d.callee, sdpOffer: offer, trackingData: this.d.id }));
+    } catch (err) {
+      return this.onConnectFailed(err);
+    }
+    this.bindWhatsAppCallId(callId);
+    // CANCEL while connect was in flight: the user's phone may already ring, so terminate now.
+    if (this.cancelled) return this.onPbxCancel();
+    this.stateValue = 'ringing';
+    this.noAnswerTimer = setTimeout(() => this.queue.push(() => this.onNoAnswer()), this.d.timing.noAnswerTimeoutMs);
+  }
+
+  private async onConnectFailed(err: unknown): Promise<void> {
+    if (err instanceof ProviderError) {
+      const f = mapProviderError(err);
+      this.record.waErrorCode = err.code;
+      const ctx = { err: err.toLog(), sipStatus: f.status };
+      if (f.loud) this.log.error(ctx, `WhatsApp refused the call: ${f.warning} — check the business number's configuration`);
+      else this.log.warn(ctx, `WhatsApp refused the call: ${f.warning}`);
+      return this.fail(f);
+    }
+    this.log.error({ err }, 'connect failed unexpectedly');
+    return this.fail({ status: 500, reason: 'Server Internal Error', warning: 'internal error', cause: 'internal' });
+  }
+
+  private bindWhatsAppCallId(waCallId: string): void {
+    if (this.waCallId) return;
+    this.waCallId = waCallId;
+    this.record.waCallId = waCallId;
+    this.d.onWhatsAppCallId(waCallId);
+  }
+
+  // --- WhatsApp events ------------------------------------------------------------------------
+
+  private async onWhatsAppEvent(e: CallEvent): Promise<void> {
+    if (this.stateValue === 'ended') return;
+    if (e.callId) this.bindWhatsAppCallId(e.callId);
+    switch (e.kind) {
+      case 'call.answered': return this.onSdpAnswer(e.sdpAnswer);
+      case 'call.ringing': return this.onRinging();
+      case 'call.accepted': return this.onAccepted();
+      case 'call.rejected':
+        this.record.endedBy = 'whatsapp';
+        return this.fail(REJECTED);
+      case 'call.terminated': return this.onTerminated(e);
+      case 'call.offered':
+        this.log.warn({ waCallId: e.callId }, 'user-initiated connect matched a PBX call: ignored');
+        return;
+    }
+  }
+
+  private async onSdpAnswer(sdp: string): Promise<void> {
+    if (this.pbxSdp !== undefined) {
+      this.log.info('second SDP answer for the call: ignored (WhatsApp does not renegotiate)');
+      return;
+    }
+    let pbxSdp: string;
+    try {
+      pbxSdp = await this.d.media.answerFromWhatsApp(sdp);
+    } catch (err) {
+      this.log.error({ err }, 'media engine refused WhatsApp\'s SDP answer');
+      await this.terminateWhatsApp();
+      return this.fail({ status: 488, reason: 'Not Acceptable Here', warning: 'WhatsApp\'s SDP answer could not be applied', cause: 'media_error' });
+    }
+    if (this.stateValue === 'ended') return;
+    this.pbxSdp = pbxSdp;
+    this.reanswer = new ReofferAnswerer(pbxSdp);
+    // Early media: the PBX gets the media path now, so it hears the WhatsApp user from the first
+    // word even though Meta's ACCEPTED arrives late (reference §3.4).
+    this.d.leg.progress(183, { sdp: pbxSdp, headers: this.waHeaders() });
+    this.provisionalSent = true;
+    this.record.firstResponse();
+    this.stateValue = 'early_media';
+    if (this.acceptedSeen) return this.answerPbx('accepted');
+    if (this.d.timing.answerOnFirstMedia) this.pollForMedia();
+  }
+
+  private onRinging(): void {
+    if (this.provisionalSent || (this.stateValue !== 'connecting' && this.stateValue !== 'ringing')) return;
+    this.d.leg.progress(180, { headers: this.waHeaders() });
+    this.provisionalSent = true;
+    this.record.firstResponse();
+  }
+
+  private async onAccepted(): Promise<void> {
+    this.acceptedSeen = true;
+    if (this.stateValue === 'early_media') await this.answerPbx('accepted');
+  }
+
+  private async onTerminated(e: CallTerminated): Promise<void> {
+    this.record.endedBy = 'whatsapp';
+    if (e.durationS !== undefined) this.record.waDurationS = e.durationS;
+    if (e.errors[0]) this.record.waErrorCode = e.errors[0].code;
+    if (this.stateValue === 'answered') {
+      const headers: SipHeaders = { Reason: byeReason(e), ...this.waHeaders() };
+      if (e.durationS !== undefined) headers['X-WA-Call-Duration'] = String(e.durationS);
+      await this.d.leg.hangup(headers);
+      return this.end('completed');
+    }
+    const f = mapTerminateBeforeAnswer(e);
+    this.log.info({ status: e.status, errors: e.errors.map((x) => x.code), sipStatus: f.status }, 'WhatsApp ended the call before answer');
+    return this.fail(f);
+  }
+
+  // --- answer ---------------------------------------------------------------------------------
+
+  /**
+   * Meta's ACCEPTED status can arrive after media already flows (reference §3.4), so the PBX is
+   * answered on whichever comes first: ACCEPTED, or the first media packets from WhatsApp.
+   */
+  private pollForMedia(): void {
+    const tick = () => this.queue.push(async () => {
+      if (this.stateValue !== 'early_media') return;
+      try {
+        const c = await this.d.media.counters();
+        if (c.fromWhatsApp >= this.d.timing.firstMediaPackets) return this.answerPbx('first_media');
+      } catch (err) {
+        this.log.debug({ err }, 'media counters unavailable');
+      }
+      if (this.stateValue === 'early_media') this.mediaPoll = setTimeout(tick, this.d.timing.mediaPollMs);
+    });
+    this.mediaPoll = setTimeout(tick, this.d.timing.mediaPollMs);
+  }
+
+  private async answerPbx(trigger: 'accepted' | 'first_media'): Promise<void> {
+    if (this.stateValue !== 'early_media' || this.pbxSdp === undefined) return;
+    this.stateValue = 'answered';
+    this.clearTimers();
+    try {
+      await this.d.leg.answer(this.pbxSdp, this.waHeaders());
+    } catch (err) {
+      this.log.warn({ err }, 'the PBX leg could not be answered (cancelled meanwhile?)');
+      this.record.endedBy = 'pbx';
+      await this.terminateWhatsApp();
+      return this.end('pbx_gone');
+    }
+    this.record.answered();
+    this.record.sipStatus = 200;
+    this.log.info({ trigger }, 'call answered');
+  }
+
+  // --- PBX side -------------------------------------------------------------------------------
+
+  private async onPbxCancel(): Promise<void> {
+    if (this.stateValue === 'ended') return;
+    this.record.endedBy = 'pbx';
+    this.record.sipStatus = 487;
+    this.log.info('PBX cancelled the call');
+    // setUp() runs first in the queue and calls this as soon as it sees the cancelled flag, so a
+    // connect in flight is terminated the moment it returns its call id.
+    await this.terminateWhatsApp();
+    await this.end('cancelled');
+  }
+
+  private async onPbxHangup(): Promise<void> {
+    if (this.stateValue === 'ended') return;
+    this.record.endedBy = 'pbx';
+    this.log.info('PBX hung up');
+    await this.terminateWhatsApp();
+    await this.end('completed');
+  }
+
+  private async onPbxReoffer(sdp: string): Promise<string> {
+    this.log.info('PBX re-offer (hold/refresh) answered locally; WhatsApp leg unchanged');
+    if (!this.reanswer) throw new Error('re-offer before the call was answered');
+    return this.reanswer.answer(sdp);
+  }
+
+  // --- timers and teardown --------------------------------------------------------------------
+
+  private async onNoAnswer(): Promise<void> {
+    if (this.stateValue === 'answered' || this.stateValue === 'ended') return;
+    this.log.info({ afterMs: this.d.timing.noAnswerTimeoutMs }, 'no answer from the WhatsApp user in time');
+    this.record.endedBy = 'watrunk';
+    await this.terminateWhatsApp();
+    return this.fail(NO_ANSWER);
+  }
+
+  /** `terminate` is mandatory for billing (reference §2.1); failures are logged loudly, never thrown. */
+  private async terminateWhatsApp(): Promise<void> {
+    if (!this.waCallId) return;
+    try {
+      await this.d.calls.terminate(this.waCallId);
+    } catch (err) {
+      const detail = err instanceof ProviderError ? err.toLog() : err;
+      this.log.error({ err: detail, waCallId: this.waCallId }, 'terminate on WhatsApp failed: the call may stay open and billed');
+    }
+  }
+
+  private async fail(f: SipFailureResponse): Promise<void> {
+    if (this.stateValue === 'ended') return;
+    this.record.sipStatus = f.status;
+    this.record.cause = f.cause;
+    this.d.leg.reject(f.status, f.reason, failureHeaders(f));
+    await this.end('failed');
+  }
+
+  private end(outcome: string): Promise<void> {
+    if (this.endedPromise) return this.endedPromise;
+    this.stateValue = 'ended';
+    this.clearTimers();
+    this.record.outcome = outcome;
+    this.endedPromise = this.d.media.close().catch((err: unknown) => this.log.error({ err }, 'media session close failed'))
+      .then(() => {
+        this.record.finish(this.log);
+        this.d.onEnded();
+      });
+    return this.endedPromise;
+  }
+
+  private clearTimers(): void {
+    if (this.noAnswerTimer) clearTimeout(this.noAnswerTimer);
+    if (this.mediaPoll) clearTimeout(this.mediaPoll);
+    this.noAnswerTimer = undefined;
+    this.mediaPoll = undefined;
+  }
+
+  private waHeaders(): SipHeaders {
+    return this.waCallId ? { 'X-WA-Call-Id': this.waCallId } : {};
+  }
+}

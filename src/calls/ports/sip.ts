@@ -1,0 +1,77 @@
+/**
+ * The SIP port of the call logic: one leg toward the PBX. The drachtio adapter
+ * (src/adapters/drachtio) implements it; tests use fakes. Header names are case-insensitive.
+ */
+export type SipHeaders = Record<string, string>;
+
+export interface SipParty {
+  /** User part of the URI, e.g. "+447700900123" or "1001". */
+  user: string;
+  displayName?: string;
+  uri: string;
+}
+
+/** Why the far end ended an established dialog, as far as SIP tells. */
+export interface SipHangup {
+  headers: SipHeaders;
+}
+
+/**
+ * A PBX's INVITE to watrunk (watrunk is the UAS). Used for PBX -> WhatsApp calls.
+ * Before a final response: progress(), answer(), reject(); the PBX may CANCEL.
+ * After answer(): the PBX may BYE or re-offer (re-INVITE/UPDATE); hangup() sends BYE.
+ */
+export interface InboundPbxLeg {
+  readonly sipCallId: string;
+  readonly from: SipParty;
+  readonly to: SipParty;
+  readonly requestUser: string;
+  readonly source: { address: string; port: number; transport: string };
+  /** The PBX's SDP offer ('' for a late-offer INVITE, which watrunk refuses). */
+  readonly sdp: string;
+  header(name: string): string | undefined;
+
+  /** 180 without SDP, or 183 with SDP (early media). */
+  progress(status: 180 | 183, opts?: { sdp?: string; headers?: SipHeaders }): void;
+  /** 200 OK with SDP; resolves once the dialog exists. */
+  answer(sdp: string, headers?: SipHeaders): Promise<void>;
+  /** Final non-2xx response. Ignored if a final response was already sent. */
+  reject(status: number, reason?: string, headers?: SipHeaders): void;
+  /** BYE on an answered call. Never throws. */
+  hangup(headers?: SipHeaders): Promise<void>;
+
+  /** CANCEL before the final response (the SIP stack has already answered 487). */
+  onCancel(cb: () => void): void;
+  /** BYE from the PBX after answer. */
+  onHangup(cb: (info: SipHangup) => void): void;
+  /** re-INVITE/UPDATE with SDP from the PBX after answer: return the SDP to answer with. */
+  onReoffer(cb: (sdp: string) => Promise<string>): void;
+}
+
+/** Result of an outgoing INVITE's provisional responses, for WhatsApp -> PBX calls. */
+export interface OutboundProgress {
+  status: number;
+  sdp?: string;
+}
+
+/**
+ * watrunk's INVITE to the PBX (watrunk is the UAC). Used for WhatsApp -> PBX calls (issue 4).
+ */
+export interface OutboundPbxLeg {
+  readonly sipCallId: string;
+  /** Sends the INVITE; resolves with the PBX's 200 OK SDP, rejects with a SipFailure on >= 300. */
+  invite(opts: { onProgress: (p: OutboundProgress) => void }): Promise<{ sdp: string }>;
+  /** CANCEL a pending INVITE. */
+  cancel(): void;
+  hangup(headers?: SipHeaders): Promise<void>;
+  onHangup(cb: (info: SipHangup) => void): void;
+  onReoffer(cb: (sdp: string) => Promise<string>): void;
+}
+
+/** A final SIP failure of an outgoing INVITE. */
+export class SipFailure extends Error {
+  override readonly name = 'SipFailure';
+  constructor(readonly status: number, readonly reason: string) {
+    super(`${status} ${reason}`);
+  }
+}

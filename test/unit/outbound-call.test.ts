@@ -1,0 +1,416 @@
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { CallRegistry } from '../../src/calls/call-registry.js';
+import { GRAPH_ERROR_TABLE } from '../../src/calls/failure-mapping.js';
+import type { OutboundCall, OutboundCallTiming } from '../../src/calls/outbound-call.js';
+import { PbxAdmission } from '../../src/calls/pbx-admission.js';
+import { PbxCallIntake } from '../../src/calls/pbx-call-intake.js';
+import { numberSchema, trunkSchema, type TrunkConfig } from '../../src/config/schema.js';
+import { Metrics } from '../../src/metrics.js';
+import { ProviderError } from '../../src/whatsapp/errors.js';
+import type { CallEvent, CallTerminated } from '../../src/whatsapp/events.js';
+import { FakeMediaEngine, PBX_ANSWER } from '../support/fakes/fake-media.js';
+import { FakePbxLeg } from '../support/fakes/fake-pbx-leg.js';
+import { FakeWhatsAppCalls, graphError } from '../support/fakes/fake-whatsapp.js';
+
+const WA_ANSWER = 'v=0\r\no=- 9 2 IN IP4 31.13.65.130\r\ns=-\r\nt=0 0\r\na=ice-lite\r\nm=audio 3482 UDP/TLS/RTP/SAVPF 111 126\r\n';
+const PNID = '105615555715855';
+
+function harness(opts: { timing?: Partial<OutboundCallTiming>; trunk?: Partial<TrunkConfig>; maxConcurrent?: number } = {}) {
+  const number = numberSchema.parse({ name: 'sales', phone_number_id: PNID, display_number: '15551112222', access_token_env: 'T', max_concurrent_calls: opts.maxConcurrent ?? 1000 });
+  const trunk = trunkSchema.parse({ name: 'pbx1', sources: ['127.0.0.1'], numbers: ['sales'], ...opts.trunk });
+  const wa = new FakeWhatsAppCalls();
+  const media = new FakeMediaEngine();
+  const registry = new CallRegistry({ holdMs: 5_000 });
+  const metrics = new Metrics();
+  const admission = new PbxAdmission(new Map([['sales', number]]), (n) => registry.countForNumber(n));
+  const timing: OutboundCallTiming = { noAnswerTimeoutMs: 60_000, mediaPollMs: 5, answerOnFirstMedia: true, firstMediaPackets: 3, ...opts.timing };
+  const intake = new PbxCallIntake({
+    admission, registry, media, timing, metrics,
+    numbers: new Map([['sales', { config: number, calls: wa }]]),
+    logger: pino({ level: 'silent' }),
+    newId: (() => { let i = 0; return () => `wt-${++i}`; })(),
+  });
+  const base = { phoneNumberId: PNID, timestamp: 1767168000, user: { number: '447700900123' } };
+  const ev = {
+    answered: (callId = 'wacid.TEST1', trackingData?: string): CallEvent => ({ ...base, kind: 'call.answered', direction: 'BUSINESS_INITIATED', callId, businessNumber: '15551112222', sdpAnswer: WA_ANSWER, ...(trackingData ? { trackingData } : {}) }),
+    ringing: (callId = 'wacid.TEST1'): CallEvent => ({ ...base, kind: 'call.ringing', callId }),
+    accepted: (callId = 'wacid.TEST1'): CallEvent => ({ ...base, kind: 'call.accepted', callId }),
+    rejected: (callId = 'wacid.TEST1'): CallEvent => ({ ...base, kind: 'call.rejected', callId }),
+    terminated: (extra: Partial<CallTerminated> = {}, callId = 'wacid.TEST1'): CallEvent => ({ ...base, kind: 'call.terminated', callId, status: 'COMPLETED', errors: [], ...extra }),
+  };
+  async function place(leg = new FakePbxLeg()) {
+    const call = (await intake.handleInvite(leg, trunk)) as OutboundCall;
+    return { leg, call };
+  }
+  /** Routes like the bridge does, then waits for the call to process it. */
+  async function deliver(e: CallEvent, call?: OutboundCall) {
+    registry.route(e);
+    if (call) await settle(call);
+  }
+  return { wa, media, registry, metrics, intake, trunk, ev, place, deliver };
+}
+
+async function settle(call: OutboundCall): Promise<void> {
+  for (let i = 0; i < 5; i++) {
+    await new Promise((r) => setImmediate(r));
+    await call.whenEnded().catch(() => undefined);
+  }
+}
+
+async function until(cond: () => boolean, ms = 2000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe('OutboundCall: PBX -> WhatsApp happy path', () => {
+  it('connects, plays early media, answers on ACCEPTED, and BYEs with Reason and duration on terminate', async () => {
+    const h = harness({ timing: { answerOnFirstMedia: false } });
+    const { leg, call } = await h.place();
+    expect(h.wa.actions[0]).toMatchObject({ action: 'connect', req: { to: '447700900123', trackingData: 'wt-1' } });
+    expect(call.state).toBe('ringing');
+
+    await h.deliver(h.ev.answered(), call);
+    expect(leg.responses[0]).toMatchObject({ status: 183, sdp: PBX_ANSWER, headers: { 'X-WA-Call-Id': 'wacid.TEST1' } });
+    expect(call.state).toBe('early_media');
+
+    await h.deliver(h.ev.accepted(), call);
+    expect(leg.statuses).toEqual([183, 200]);
+    expect(leg.responses[1]!.sdp).toBe(PBX_ANSWER);
+
+    await h.deliver(h.ev.terminated({ durationS: 42, startTime: 1, endTime: 43 }), call);
+    expect(leg.byes).toHaveLength(1);
+    expect(leg.byes[0]!['Reason']).toMatch(/^Q\.850;cause=16/);
+    expect(leg.byes[0]!['X-WA-Call-Duration']).toBe('42');
+    expect(h.wa.count('terminate')).toBe(0); // WhatsApp ended it: nothing to terminate
+    expect(call.state).toBe('ended');
+    expect(h.media.openSessions()).toEqual([]);
+    expect(h.registry.size).toBe(0);
+  });
+
+  it('RINGING before the SDP answer sends 180, then 183 with SDP', async () => {
+    const h = harness({ timing: { answerOnFirstMedia: false } });
+    const { leg, call } = await h.place();
+    await h.deliver(h.ev.ringing(), call);
+    await h.deliver(h.ev.answered(), call);
+    expect(leg.statuses).toEqual([180, 183]);
+    expect(leg.responses[0]!.sdp).toBeUndefined();
+  });
+
+  it('RINGING after early media sends no 180', async () => {
+    const h = harness({ timing: { answerOnFirstMedia: false } });
+    const { leg, call } = await h.place();
+    await h.deliver(h.ev.answered(), call);
+    await h.deliver(h.ev.ringing(), call);
+    expect(leg.statuses).toEqual([183]);
+  });
+});
+
+describe('OutboundCall: answer trigger (ACCEPTED or first media, whichever first)', () => {
+  it('answers on the first media from WhatsApp, before ACCEPTED', async () => {
+    const h = harness();
+    const { leg, call } = await h.place();
+    await h.deliver(h.ev.answered(), call);
+    expect(leg.statuses).toEqual([183]);
+    h.media.sessions.get('wt-1')!.counts = { fromWhatsApp: 5, fromPbx: 0 };
+    await until(() => leg.answered);
+    expect(leg.statuses).toEqual([183, 200]);
+    await h.deliver(h.ev.accepted(), call);
+    expect(leg.statuses).toEqual([183, 200]); // no second 200
+  });
+
+  it('does not answer on fewer packets than the threshold', async () => {
+    const h = harness({ timing: { firstMediaPackets: 10 } });
+    const { leg, call } = await h.place();
+    await h.deliver(h.ev.answered(), call);
+    h.media.sessions.get('wt-1')!.counts = { fromWhatsApp: 9, fromPbx: 0 };
+    await new Promise((r) => setTimeout(r, 60));
+    expect(leg.answered).toBe(false);
+  });
+
+  it('ACCEPTED that overtakes the SDP answer answers as soon as the SDP is applied', async () => {
+    const h = harness({ timing: { answerOnFirstMedia: false } });
+    const { leg, call } = await h.place();
+    await h.deliver(h.ev.accepted(), call);
+    expect(leg.statuses).toEqual([]);
+    await h.deliver(h.ev.answered(), call);
+    expect(leg.statuses).toEqual([183, 200]);
+  });
+});
+
+describe('OutboundCall: webhook orderings', () => {
+  it('an SDP answer carrying our tracking data that overtakes the connect response is applied after it', async () => {
+    const h = harness({ timing: { answerOnFirstMedia: false } });
+    h.wa.autoConnect = false;
+    const leg = new FakePbxLeg();
+    const placing = h.intake.handleInvite(leg, h.trunk);
+    await until(() => h.wa.count('connect') === 1);
+    h.registry.route(h.ev.answered('wacid.TEST1', 'wt-1'));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(leg.statuses).toEqual([]); // still waiting for connect
+    h.wa.resolveConnect();
+    const call = (await placing) as OutboundCall;
+    await settle(call);
+    expect(leg.statuses).toEqual([183]);
+    expect(call.whatsappCallId).toBe('wacid.TEST1');
+  });
+
+  it('an event without tracking data for a not-yet-known call id is held, then delivered', async () => {
+    const h = harness({ timing: { answerOnFirstMedia: false } });
+    h.wa.autoConnect = false;
+    const leg = new FakePbxLeg();
+    const placing = h.intake.handleInvite(leg, h.trunk);
+    await until(() => h.wa.count('connect') === 1);
+    expect(h.registry.route(h.ev.answered('wacid.LATE'))).toBe('held');
+    h.wa.resolveConnect('wacid.LATE');
+    const call = (await placing) as OutboundCall;
+    await settle(call);
+    expect(leg.statuses).toEqual([183]);
+  });
+
+  it('a terminate that overtakes the connect response ends the call with the mapped status', async () => {
+    const h = harness();
+    h.wa.autoConnect = false;
+    const leg = new FakePbxLeg();
+    const placing = h.intake.handleInvite(leg, h.trunk);
+    await until(() => h.wa.count('connect') === 1);
+    h.registry.route({ ...h.ev.terminated({ status: 'FAILED', errors: [{ code: 138001 }] }), trackingData: 'wt-1' } as CallEvent);
+    h.wa.resolveConnect();
+    const call = (await placing) as OutboundCall;
+    await settle(call);
+    expect(leg.final?.status).toBe(404);
+    expect(call.state).toBe('ended');
+    expect(h.media.openSessions()).toEqual([]);
+  });
+
+  it('a duplicate SDP answer is ignored', async () => {
+    const h = harness({ timing: { answerOnFirstMedia: false } });
+    const { leg, call } = await h.place();
+    await h.deliver(h.ev.answered(), call);
+    await h.deliver(h.ev.answered(), call);
+    expect(leg.statuses).toEqual([183]);
+    expect(h.media.sessions.get('wt-1')!.calls.filter((c) => c === 'answerFromWhatsApp')).toHaveLength(1);
+  });
+
+  it('REJECTED answers 603 and later webhooks do nothing', async () => {
+    const h = harness();
+    const { leg, call } = await h.place();
+    await h.deliver(h.ev.ringing(), call);
+    await h.deliver(h.ev.rejected(), call);
+    await h.deliver(h.ev.terminated(), call);
+    expect(leg.final).toMatchObject({ status: 603, reason: 'Decline' });
+    expect(leg.statuses).toEqual([180, 603]);
+    expect(h.wa.count('terminate')).toBe(0);
+  });
+
+  it('terminate before answer without errors (user did not pick up) gives 480', async () => {
+    const h = harness();
+    const { leg, call } = await h.place();
+    await h.deliver(h.ev.terminated({ status: 'Completed' }), call);
+    expect(leg.final?.status).toBe(480);
+  });
+
+  it('terminate before answer with a media timeout error gives 408 with the code in Warning', async () => {
+    const h = harness();
+    const { leg, call } = await h.place();
+    await h.deliver(h.ev.terminated({ status: 'FAILED', errors: [{ code: 138021, message: 'Media receive timeout' }] }), call);
+    expect(leg.final?.status).toBe(408);
+    expect(leg.final?.headers['Warning']).toContain('138021');
+  });
+
+  it('a media-timeout terminate on an answered call sends BYE with a Q.850 timer cause', async () => {
+    const h = harness({ timing: { answerOnFirstMedia: false } });
+    const { leg, call } = await h.place();
+    await h.deliver(h.ev.answered(), call);
+    await h.deliver(h.ev.accepted(), call);
+    await h.deliver(h.ev.terminated({ status: 'FAILED', errors: [{ code: 138022 }] }), call);
+    expect(leg.byes[0]!['Reason']).toMatch(/cause=102.*138022/);
+  });
+});
+
+describe('OutboundCall: CANCEL at each stage', () => {
+  it('before the media offer: nothing reaches WhatsApp', async () => {
+    const h = harness();
+    const leg = new FakePbxLeg();
+    const placing = h.intake.handleInvite(leg, h.trunk);
+    leg.cancel();
+    const call = (await placing) as OutboundCall;
+    await settle(call);
+    expect(h.wa.count('connect')).toBe(0);
+    expect(call.state).toBe('ended');
+    expect(h.media.openSessions()).toEqual([]);
+  });
+
+  it('while connect is in flight: terminate as soon as the call id is known', async () => {
+    const h = harness();
+    h.wa.autoConnect = false;
+    const leg = new FakePbxLeg();
+    const placing = h.intake.handleInvite(leg, h.trunk);
+    await until(() => h.wa.count('connect') === 1);
+    leg.cancel();
+    h.wa.resolveConnect();
+    const call = (await placing) as OutboundCall;
+    await settle(call);
+    expect(h.wa.actions.map((a) => a.action)).toEqual(['connect', 'terminate']);
+    expect(leg.final).toBeUndefined(); // drachtio answered 487 itself
+  });
+
+  it('while ringing and in early media: terminate on WhatsApp', async () => {
+    for (const stage of ['ringing', 'early_media'] as const) {
+      const h = harness({ timing: { answerOnFirstMedia: false } });
+      const { leg, call } = await h.place();
+      if (stage === 'early_media') await h.deliver(h.ev.answered(), call);
+      expect(call.state).toBe(stage);
+      leg.cancel();
+      await settle(call);
+      expect(h.wa.actions.map((a) => a.action)).toEqual(['connect', 'terminate']);
+      expect(h.media.openSessions()).toEqual([]);
+    }
+  });
+});
+
+describe('OutboundCall: hang-up, re-INVITE, timeouts, shutdown', () => {
+  it('BYE from the PBX terminates the WhatsApp call', async () => {
+    const h = harness({ timing: { answerOnFirstMedia: false } });
+    const { leg, call } = await h.place();
+    await h.deliver(h.ev.answered(), call);
+    await h.deliver(h.ev.accepted(), call);
+    leg.bye();
+    await settle(call);
+    expect(h.wa.actions.map((a) => a.action)).toEqual(['connect', 'terminate']);
+    expect(leg.byes).toHaveLength(0);
+    expect(call.state).toBe('ended');
+  });
+
+  it('re-INVITE for hold is answered locally with the direction mirrored; WhatsApp is not touched', async () => {
+    const h = harness({ timing: { answerOnFirstMedia: false } });
+    const { leg, call } = await h.place();
+    await h.deliver(h.ev.answered(), call);
+    await h.deliver(h.ev.accepted(), call);
+    const hold = await leg.reoffer(leg.sdp.replace('a=sendrecv', 'a=sendonly'));
+    expect(hold).toContain('a=recvonly');
+    expect(hold).toMatch(/^o=- 3 2 /m); // version bumped: the SDP changed
+    const refresh = await leg.reoffer(leg.sdp.replace('a=sendrecv', 'a=sendonly'));
+    expect(refresh).toMatch(/^o=- 3 2 /m); // unchanged SDP keeps its version (RFC 3264 §8)
+    const resume = await leg.reoffer(leg.sdp);
+    expect(resume).toContain('a=sendrecv');
+    expect(h.wa.actions.map((a) => a.action)).toEqual(['connect']);
+    expect(call.state).toBe('answered');
+  });
+
+  it('no answer in time: terminate on WhatsApp and 480', async () => {
+    const h = harness({ timing: { noAnswerTimeoutMs: 30 } });
+    const { leg, call } = await h.place();
+    await until(() => call.state === 'ended');
+    expect(leg.final?.status).toBe(480);
+    expect(h.wa.count('terminate')).toBe(1);
+  });
+
+  it('shutdown of an answered call terminates WhatsApp and BYEs the PBX', async () => {
+    const h = harness({ timing: { answerOnFirstMedia: false } });
+    const { leg, call } = await h.place();
+    await h.deliver(h.ev.answered(), call);
+    await h.deliver(h.ev.accepted(), call);
+    await call.shutdown();
+    expect(h.wa.count('terminate')).toBe(1);
+    expect(leg.byes).toHaveLength(1);
+  });
+
+  it('a failing terminate is logged, and the call still releases its media', async () => {
+    const h = harness();
+    h.wa.terminateError = new ProviderError('boom', 'network');
+    const { leg, call } = await h.place();
+    leg.cancel();
+    await settle(call);
+    expect(h.wa.count('terminate')).toBe(1);
+    expect(h.media.openSessions()).toEqual([]);
+  });
+});
+
+describe('OutboundCall: failures before WhatsApp rings', () => {
+  it.each(Object.entries(GRAPH_ERROR_TABLE))('Graph error %s maps to its SIP response', async (code, row) => {
+    const h = harness();
+    h.wa.connectError = graphError(Number(code), 400, 'next allowed 1767200000');
+    const { leg } = await h.place();
+    expect(leg.final).toMatchObject({ status: row.status, reason: row.reason });
+    expect(leg.final!.headers['Warning']).toContain(code);
+    if (row.retryAfter !== undefined) expect(leg.final!.headers['Retry-After']).toBe(String(row.retryAfter));
+    expect(h.media.openSessions()).toEqual([]);
+  });
+
+  it('138012 tells the PBX admin when calling is allowed again', async () => {
+    const h = harness();
+    h.wa.connectError = graphError(138012, 400, 'next allowed at 1767200000');
+    const { leg } = await h.place();
+    expect(leg.final!.headers['Warning']).toContain('1767200000');
+  });
+
+  it.each([
+    ['timeout', new ProviderError('t', 'timeout', { operation: 'connect' }), 504],
+    ['network', new ProviderError('n', 'network'), 503],
+    ['auth without calling code', new ProviderError('a', 'api', { httpStatus: 401, code: 200 }), 503],
+    ['5xx', new ProviderError('s', 'api', { httpStatus: 500, code: 1 }), 503],
+  ])('%s maps to %s', async (_name, err, status) => {
+    const h = harness();
+    h.wa.connectError = err;
+    const { leg } = await h.place();
+    expect(leg.final?.status).toBe(status);
+  });
+
+  it('a media engine failure answers 503 and never calls connect', async () => {
+    const h = harness();
+    h.media.configure = (s) => { s.failOffer = true; };
+    const { leg } = await h.place();
+    expect(leg.final?.status).toBe(503);
+    expect(h.wa.count('connect')).toBe(0);
+  });
+
+  it('an SDP answer the media engine refuses terminates and answers 488', async () => {
+    const h = harness();
+    h.media.configure = (s) => { s.failAnswer = true; };
+    const { leg, call } = await h.place();
+    await h.deliver(h.ev.answered(), call);
+    expect(leg.final?.status).toBe(488);
+    expect(h.wa.count('terminate')).toBe(1);
+  });
+});
+
+describe('PbxAdmission', () => {
+  it('refuses a number that cannot be normalized with 484, before any media or Graph work', async () => {
+    const h = harness();
+    const { leg } = await h.place(new FakePbxLeg({ to: 'abc' }));
+    expect(leg.final?.status).toBe(484);
+    expect(h.media.sessions.size).toBe(0);
+  });
+
+  it('caps concurrent calls per business number with 503 before calling Meta', async () => {
+    const h = harness({ maxConcurrent: 1, timing: { answerOnFirstMedia: false } });
+    await h.place();
+    const { leg } = await h.place(new FakePbxLeg());
+    expect(leg.final).toMatchObject({ status: 503 });
+    expect(leg.final!.headers['Retry-After']).toBe('5');
+    expect(h.wa.count('connect')).toBe(1);
+  });
+
+  it('limits calls per second per trunk', async () => {
+    const h = harness({ trunk: { max_cps: 2 } });
+    const finals = [];
+    for (let i = 0; i < 4; i++) finals.push((await h.place(new FakePbxLeg())).leg);
+    expect(finals.filter((l) => l.final?.status === 503).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('refuses a business number header the trunk may not use with 403', async () => {
+    const h = harness();
+    const { leg } = await h.place(new FakePbxLeg({ headers: { 'X-WA-Business-Number': 'other' } }));
+    expect(leg.final?.status).toBe(403);
+  });
+
+  it('refuses a late-offer INVITE with 488', async () => {
+    const h = harness();
+    const { leg } = await h.place(new FakePbxLeg({ sdp: '' }));
+    expect(leg.final?.status).toBe(488);
+  });
+});
