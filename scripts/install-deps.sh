@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the system packages watrunk's tests and local runs use, from Debian's archive:
+#   rtpengine-daemon  media engine (WebRTC <-> RTP, transcoding)
+#   sip-tester        SIPp, the PBX stand-in in end-to-end tests
+#   baresip-core      a second real SIP UA for end-to-end tests
+# drachtio-server is not packaged in Debian: production uses the drachtio/drachtio-server Docker
+# image; end-to-end tests use a binary named by DRACHTIO_BIN or found on PATH, and skip loudly without one.
+set -euo pipefail
+
+need=()
+command -v rtpengine >/dev/null 2>&1 || need+=(rtpengine-daemon)
+command -v sipp >/dev/null 2>&1 || need+=(sip-tester)
+command -v baresip >/dev/null 2>&1 || need+=(baresip-core)
+
+if [ ${#need[@]} -eq 0 ]; then
+  echo "install-deps: system packages already present"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
+    echo "install-deps: WARNING: not root and no sudo; cannot install ${need[*]}." >&2
+    echo "install-deps: tests that need them will be skipped (they say so)." >&2
+    exit 0
+  fi
+fi
+echo "install-deps: installing ${need[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
+# The rtpengine package ships a systemd unit; watrunk's tests start their own daemons on private
+# ports, so a system instance is not needed (and is absent where systemd is not running).
