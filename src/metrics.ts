@@ -26,7 +26,7 @@ export class Metrics {
   });
   readonly providerRequests = new Counter({
     name: 'watrunk_provider_requests_total',
-    help: 'Requests to the WhatsApp provider, by operation and outcome (ok, api_error, timeout, network)',
+    help: 'Requests to the WhatsApp provider, by operation and outcome (ok, api_error, timeout, network, protocol)',
     labelNames: ['operation', 'outcome'] as const,
     registers: [this.registry],
   });

@@ -77,7 +77,7 @@ export class EventDispatcher {
     this.seen.set(key, true);
     // Timestamp 0 means the delivery carried none: its age is unknown, so it is acted upon.
     if (e.timestamp > 0 && this.now() / 1000 - e.timestamp > this.opts.maxEventAgeS) return 'stale';
-    if ('callId' in e && e.kind !== 'account.notice') {
+    if ('callId' in e) {
       if (e.kind === 'call.terminated') this.ended.set(e.callId, true);
       else if (this.ended.has(e.callId)) return 'after_terminate';
     }
@@ -87,7 +87,7 @@ export class EventDispatcher {
   private context(e: WhatsAppEvent): Record<string, unknown> {
     const number = e.phoneNumberId ? this.opts.numbers.get(e.phoneNumberId) : undefined;
     const base: Record<string, unknown> = { event: e.kind, phoneNumberId: e.phoneNumberId, number, ts: e.timestamp };
-    if ('callId' in e && e.kind !== 'account.notice') base['waCallId'] = e.callId;
+    if ('callId' in e) base['waCallId'] = e.callId;
     switch (e.kind) {
       case 'call.offered': return { ...base, from: e.user.number, fromUserId: e.user.userId, cta: e.ctaPayload };
       case 'call.answered': return { ...base, to: e.user.number, tracking: e.trackingData };
