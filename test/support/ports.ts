@@ -1,0 +1,79 @@
+/**
+ * Free ports on 127.0.0.1 for test processes (drachtio-server, SIPp, ...). Each helper binds port 0
+ * on loopback, reads the port the kernel picked, closes the socket and returns the number. The
+ * port is only "free a moment ago": callers that spawn a process on it should retry (bounded) if
+ * the process fails to bind.
+ */
+import { createSocket } from 'node:dgram';
+import { createServer, type AddressInfo } from 'node:net';
+
+export const LOOPBACK = '127.0.0.1';
+
+/** Binds a UDP socket on 127.0.0.1:`port` (0 = any), returns the bound port, closes the socket. */
+async function bindUdp(port: number): Promise<number> {
+  const sock = createSocket('udp4');
+  try {
+    await new Promise<void>((resolve, reject) => {
+      sock.once('error', reject);
+      sock.bind(port, LOOPBACK, () => resolve());
+    });
+    return sock.address().port;
+  } finally {
+    try { sock.close(); } catch { /* never bound */ }
+  }
+}
+
+/** Listens on TCP 127.0.0.1:`port` (0 = any), returns the bound port, closes the server. */
+async function bindTcp(port: number): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((resolve, reject) => {
+    srv.once('error', reject);
+    srv.listen({ port, host: LOOPBACK, exclusive: true }, () => resolve());
+  });
+  const bound = (srv.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => srv.close(() => resolve()));
+  return bound;
+}
+
+/** A UDP port on 127.0.0.1 that was free a moment ago. */
+export function freeUdpPort(): Promise<number> {
+  return bindUdp(0);
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago. */
+export function freeTcpPort(): Promise<number> {
+  return bindTcp(0);
+}
+
+/** True if `port` can be bound on 127.0.0.1 right now for UDP. */
+export async function isUdpPortFree(port: number): Promise<boolean> {
+  try { await bindUdp(port); return true; } catch { return false; }
+}
+
+/** True if `port` can be bound on 127.0.0.1 right now for TCP. */
+export async function isTcpPortFree(port: number): Promise<boolean> {
+  try { await bindTcp(port); return true; } catch { return false; }
+}
+
+/**
+ * A port number free on 127.0.0.1 for both UDP and TCP (e.g. a SIP listener with
+ * `transport=udp,tcp`). Picks a TCP port, then checks UDP on the same number; at most
+ * `maxAttempts` (default 50) tries.
+ */
+export async function freeUdpTcpPort(maxAttempts = 50): Promise<number> {
+  for (let attempt = 0; attempt < maxAttempts; attempt++) {
+    const port = await bindTcp(0);
+    if (await isUdpPortFree(port)) return port;
+  }
+  throw new Error(`no port free on both UDP and TCP (127.0.0.1) after ${maxAttempts} attempts`);
+}
+
+/** `count` distinct ports, each free on both UDP and TCP. */
+export async function freeUdpTcpPorts(count: number): Promise<number[]> {
+  const out = new Set<number>();
+  for (let attempt = 0; out.size < count && attempt < count * 20; attempt++) {
+    out.add(await freeUdpTcpPort());
+  }
+  if (out.size < count) throw new Error(`could not find ${count} distinct free UDP+TCP ports`);
+  return [...out];
+}
