@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '../logging.js';
 import type { Metrics } from '../metrics.js';
 import type { Readiness } from './readiness.js';
@@ -16,7 +16,7 @@ export interface HttpAppDeps {
 export function buildHttpApp({ logger, metrics, readiness }: HttpAppDeps): FastifyInstance {
   const app = Fastify({
     loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     // Webhook bodies are limited per route; this is the default for everything else.
     bodyLimit: 1_048_576,
   });

@@ -1,0 +1,157 @@
+import type { MediaReport, SimulatedUserMedia } from './media/types.js';
+import type { SimulatedUser } from './user-rules.js';
+import type { DeliveryRecord } from './webhook-delivery.js';
+import type { Direction } from './webhook-payloads.js';
+
+/**
+ * One simulated call and the store of all of them. States:
+ *  business-initiated: calling → ringing → accepted → ended
+ *  user-initiated:     ringing → pre_accepted → accepted → ended
+ */
+
+export type CallState = 'calling' | 'ringing' | 'pre_accepted' | 'accepted' | 'ended';
+export type EndedBy = 'business' | 'user' | 'timeout' | 'network' | 'simulator';
+
+export interface ActionRecord {
+  action: string;
+  at: number;
+  graphVersion: string;
+  /** "ok", or the Graph error code returned. */
+  result: 'ok' | number;
+}
+
+export interface SimulatedCall {
+  id: string;
+  phoneNumberId: string;
+  businessNumber: string;
+  direction: Direction;
+  state: CallState;
+  user: SimulatedUser;
+  createdAt: number;
+  ringingAt?: number;
+  preAcceptedAt?: number;
+  acceptedAt?: number;
+  endedAt?: number;
+  endedBy?: EndedBy;
+  endStatus?: 'COMPLETED' | 'FAILED';
+  endReason?: string;
+  /** Offer: the business's (BIC) or Meta's (UIC). Answer: the user's (BIC) or the business's (UIC). */
+  offerSdp?: string;
+  answerSdp?: string;
+  preAcceptSdp?: string;
+  /** From connect (BIC) or accept (UIC); echoed in statuses and terminate (reference §2.1). */
+  bizOpaque?: string;
+  ctaPayload?: string;
+  deeplinkPayload?: string;
+  media?: SimulatedUserMedia;
+  /** Last media report, kept after the media is closed. */
+  mediaReport?: MediaReport;
+  timers: Set<NodeJS.Timeout>;
+  webhooks: DeliveryRecord[];
+  actions: ActionRecord[];
+  dtmfSent: string;
+}
+
+export interface SimulatedCallView {
+  id: string;
+  phoneNumberId: string;
+  businessNumber: string;
+  direction: Direction;
+  state: CallState;
+  user: { number: string; userId?: string; name?: string };
+  /** Epoch ms (the simulator's clock). */
+  createdAt: number;
+  ringingAt?: number;
+  preAcceptedAt?: number;
+  acceptedAt?: number;
+  endedAt?: number;
+  endedBy?: EndedBy;
+  endStatus?: 'COMPLETED' | 'FAILED';
+  endReason?: string;
+  bizOpaqueCallbackData?: string;
+  webhooks: Array<{ seq: number; summary: string; outcome: string; attempts: number; faults: string[]; createdAt: number }>;
+  actions: ActionRecord[];
+  dtmfSent: string;
+  /**
+   * The user's media report. `firstPacketAt` (business audio first heard) against `acceptedAt`
+   * proves whether media flowed before accept (reference §4.1): see `firstPacketBeforeAccept`.
+   */
+  media: (MediaReport & { firstPacketBeforeAccept: boolean }) | null;
+}
+
+const opt = <K extends string, V>(key: K, v: V | undefined): Partial<Record<K, V>> =>
+  (v === undefined ? {} : ({ [key]: v } as Record<K, V>));
+
+export function viewOf(call: SimulatedCall): SimulatedCallView {
+  const report = call.media && call.state !== 'ended' ? call.media.report() : call.mediaReport;
+  return {
+    id: call.id,
+    phoneNumberId: call.phoneNumberId,
+    businessNumber: call.businessNumber,
+    direction: call.direction,
+    state: call.state,
+    user: { number: call.user.number, ...opt('userId', call.user.userId), ...opt('name', call.user.name) },
+    createdAt: call.createdAt,
+    ...opt('ringingAt', call.ringingAt),
+    ...opt('preAcceptedAt', call.preAcceptedAt),
+    ...opt('acceptedAt', call.acceptedAt),
+    ...opt('endedAt', call.endedAt),
+    ...opt('endedBy', call.endedBy),
+    ...opt('endStatus', call.endStatus),
+    ...opt('endReason', call.endReason),
+    ...opt('bizOpaqueCallbackData', call.bizOpaque),
+    webhooks: call.webhooks.map((w) => ({
+      seq: w.seq, summary: w.summary, outcome: w.outcome, attempts: w.attempts, faults: w.faults, createdAt: w.createdAt,
+    })),
+    actions: call.actions,
+    dtmfSent: call.dtmfSent,
+    media: report
+      ? {
+          ...report,
+          firstPacketBeforeAccept: report.firstPacketAt !== undefined
+            && (call.acceptedAt === undefined || report.firstPacketAt < call.acceptedAt),
+        }
+      : null,
+  };
+}
+
+export class CallStore {
+  private readonly calls = new Map<string, SimulatedCall>();
+  constructor(private readonly keep: number) {}
+
+  add(call: SimulatedCall): void {
+    this.calls.set(call.id, call);
+    if (this.calls.size > this.keep) {
+      // Forget the oldest ended calls first; active calls are never forgotten.
+      for (const [id, c] of this.calls) {
+        if (this.calls.size <= this.keep) break;
+        if (c.state === 'ended') this.calls.delete(id);
+      }
+    }
+  }
+
+  delete(id: string): void {
+    this.calls.delete(id);
+  }
+
+  get(id: string): SimulatedCall | undefined {
+    return this.calls.get(id);
+  }
+
+  list(): SimulatedCall[] {
+    return [...this.calls.values()];
+  }
+
+  active(phoneNumberId?: string): SimulatedCall[] {
+    return this.list().filter((c) => c.state !== 'ended' && (!phoneNumberId || c.phoneNumberId === phoneNumberId));
+  }
+
+  /** An ongoing call between this number and this user, in either direction (reference §7.1, 138003). */
+  activeWith(phoneNumberId: string, userKey: string): SimulatedCall | undefined {
+    return this.active(phoneNumberId).find((c) => c.user.key === userKey);
+  }
+
+  clear(): void {
+    this.calls.clear();
+  }
+}

@@ -1,0 +1,221 @@
+import { createHmac } from 'node:crypto';
+import { Agent, request } from 'undici';
+import type { Logger } from '../logging.js';
+import type { FaultPlan, WebhookKind } from './fault-plan.js';
+import type { TimerSet } from './timer-set.js';
+
+/**
+ * Delivers webhooks to the bridge like Meta (reference §3.1): POST, `Content-Type: application/json`,
+ * `X-Hub-Signature-256: sha256=<HMAC-SHA256(raw body, app secret)>` over the exact bytes sent.
+ * Non-2xx answers and timeouts are retried a bounded number of times. Deliveries to one URL go out
+ * one after another on `concurrency` lanes; a call's webhooks always share a lane, so without faults
+ * they arrive in the order they were produced (with one lane, all webhooks do). Faults (drop /
+ * duplicate / delay / reorder, see fault-plan.ts) break that order on purpose.
+ */
+
+export function signWebhookBody(raw: Buffer | string, appSecret: string): string {
+  return `sha256=${createHmac('sha256', appSecret).update(raw).digest('hex')}`;
+}
+
+/** Meta escapes non-ASCII characters as \uXXXX in the payload it signs (reference §3.1). */
+export function serialiseLikeMeta(payload: unknown): Buffer {
+  const json = JSON.stringify(payload).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return Buffer.from(json, 'utf8');
+}
+
+export interface WebhookTarget { url: string; appSecret: string }
+
+export interface DeliveryRecord {
+  seq: number;
+  kind: WebhookKind;
+  /** e.g. "connect", "status:RINGING", "terminate:COMPLETED", "permission_reply:accept" */
+  summary: string;
+  callId?: string;
+  url: string;
+  createdAt: number;
+  outcome: 'pending' | 'delivered' | 'failed' | 'dropped';
+  /** HTTP attempts over all copies; 0 in httpStatuses marks a timeout or network error. */
+  attempts: number;
+  httpStatuses: number[];
+  /** Copies that reached a 2xx (2 when duplicated). */
+  copiesDelivered: number;
+  faults: string[];
+  deliveredAt?: number;
+  error?: string;
+}
+
+export interface WebhookDeliveryOptions {
+  timeoutMs: number;
+  maxAttempts: number;
+  retryDelayMs: number;
+  /** Parallel delivery lanes per URL (1 = strictly in order). */
+  concurrency: number;
+  reorderMaxHoldMs: number;
+  /** Delivery records kept for /_sim/webhooks (oldest dropped first). */
+  keep: number;
+  faults: FaultPlan;
+  timers: TimerSet;
+  clock: () => number;
+  log: Logger;
+}
+
+interface Job { target: WebhookTarget; raw: Buffer; signature: string; record: DeliveryRecord; copies: number }
+
+export class WebhookDelivery {
+  private readonly queues = new Map<string, Promise<void>>();
+  private readonly held = new Map<string, Array<() => void>>();
+  private readonly agent: Agent;
+  private readonly abort = new AbortController();
+  private readonly log: Logger;
+  private scheduled = 0;
+  private seq = 0;
+  private closed = false;
+  readonly records: DeliveryRecord[] = [];
+
+  constructor(private readonly opts: WebhookDeliveryOptions) {
+    this.log = opts.log.child({ component: 'sim-webhooks' });
+    this.agent = new Agent({ connections: Math.max(4, opts.concurrency * 2), keepAliveTimeout: 1_000 });
+  }
+
+  /** Busy delivery lanes plus webhooks delayed or held right now (0 = idle). */
+  get pending(): number {
+    return this.queues.size + this.scheduled;
+  }
+
+  /** Serialises, signs and schedules one webhook. The returned record is updated as delivery proceeds. */
+  send(target: WebhookTarget, payload: unknown, info: { kind: WebhookKind; summary: string; callId?: string }): DeliveryRecord {
+    const raw = serialiseLikeMeta(payload);
+    const record: DeliveryRecord = {
+      seq: ++this.seq, kind: info.kind, summary: info.summary, url: target.url, createdAt: this.opts.clock(),
+      outcome: 'pending', attempts: 0, httpStatuses: [], copiesDelivered: 0, faults: [],
+      ...(info.callId ? { callId: info.callId } : {}),
+    };
+    this.records.push(record);
+    if (this.records.length > this.opts.keep) this.records.splice(0, this.records.length - this.opts.keep);
+    const decision = this.opts.faults.decide(info.kind);
+    if (decision.drop || this.closed) {
+      record.outcome = 'dropped';
+      if (decision.drop) record.faults.push('drop');
+      this.log.debug({ seq: record.seq, summary: record.summary }, 'webhook dropped (fault)');
+      return record;
+    }
+    if (decision.duplicate) record.faults.push('duplicate');
+    if (decision.delayMs > 0) record.faults.push(`delay:${decision.delayMs}`);
+    if (decision.reorder) record.faults.push('reorder');
+    const job: Job = { target, raw, signature: signWebhookBody(raw, target.appSecret), record, copies: decision.duplicate ? 2 : 1 };
+    const dispatch = () => (decision.reorder ? this.hold(job) : this.enqueue(job, true));
+    if (decision.delayMs > 0) {
+      this.scheduled += 1;
+      this.opts.timers.set(decision.delayMs, () => { this.scheduled = Math.max(0, this.scheduled - 1); dispatch(); });
+    } else {
+      dispatch();
+    }
+    return record;
+  }
+
+  /** Held back until the next webhook to the same URL has been delivered (or the hold times out). */
+  private hold(job: Job): void {
+    let released = false;
+    this.scheduled += 1;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.scheduled = Math.max(0, this.scheduled - 1);
+      this.opts.timers.clear(timer);
+      this.enqueue(job, false);
+    };
+    const list = this.held.get(job.target.url) ?? [];
+    list.push(release);
+    this.held.set(job.target.url, list);
+    const timer = this.opts.timers.set(this.opts.reorderMaxHoldMs, release);
+  }
+
+  /** The queue a job joins: one per (URL, lane); a call's webhooks always map to the same lane. */
+  private laneOf(job: Job): string {
+    const n = this.opts.concurrency;
+    if (n <= 1 || !job.record.callId) return `${job.target.url}#0`;
+    let h = 0;
+    for (const ch of job.record.callId) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+    return `${job.target.url}#${h % n}`;
+  }
+
+  private enqueue(job: Job, releasesHeld: boolean): void {
+    const url = job.target.url;
+    const lane = this.laneOf(job);
+    const prev = this.queues.get(lane) ?? Promise.resolve();
+    const next = prev.then(async () => {
+      for (let copy = 0; copy < job.copies && !this.closed; copy++) await this.deliver(job);
+      if (releasesHeld) {
+        const held = this.held.get(url) ?? [];
+        this.held.delete(url);
+        for (const release of held) release();
+      }
+    });
+    this.queues.set(lane, next);
+    void next.finally(() => { if (this.queues.get(lane) === next) this.queues.delete(lane); });
+  }
+
+  private async deliver(job: Job): Promise<void> {
+    const { record } = job;
+    for (let attempt = 1; attempt <= this.opts.maxAttempts && !this.closed; attempt++) {
+      record.attempts += 1;
+      try {
+        const res = await request(job.target.url, {
+          method: 'POST',
+          dispatcher: this.agent,
+          // Meta gives up after ~20 s (reference §3.1); undici's own timers are too coarse for short test timeouts.
+          signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.opts.timeoutMs)]),
+          headers: {
+            'content-type': 'application/json',
+            'x-hub-signature-256': job.signature,
+            'user-agent': 'facebookexternalua',
+          },
+          body: job.raw,
+        });
+        await res.body.dump();
+        record.httpStatuses.push(res.statusCode);
+        if (res.statusCode >= 200 && res.statusCode < 300) {
+          record.copiesDelivered += 1;
+          record.outcome = 'delivered';
+          record.deliveredAt = this.opts.clock();
+          return;
+        }
+        record.error = `HTTP ${res.statusCode}`;
+      } catch (err) {
+        record.httpStatuses.push(0);
+        record.error = (err as Error).message;
+      }
+      if (attempt < this.opts.maxAttempts && !this.closed) await this.opts.timers.sleep(this.opts.retryDelayMs * attempt);
+    }
+    if (record.outcome !== 'delivered') {
+      record.outcome = 'failed';
+      this.log.warn({ seq: record.seq, summary: record.summary, url: record.url, error: record.error }, 'webhook delivery failed after retries');
+    }
+  }
+
+  /** Resolves once nothing is queued, delayed or held (bounded wait). */
+  async idle(maxWaitMs = 10_000): Promise<void> {
+    const until = Date.now() + maxWaitMs;
+    while (Date.now() < until) {
+      if (this.queues.size === 0 && this.scheduled === 0) return;
+      await Promise.race([Promise.all(this.queues.values()), new Promise((r) => setTimeout(r, 20))]);
+    }
+  }
+
+  /**
+   * Control API reset: forgets the delivery log and every delayed or held webhook (their timers are
+   * cancelled by the caller's TimerSet.clearAll). Deliveries already on the wire finish.
+   */
+  reset(): void {
+    this.records.length = 0;
+    this.held.clear();
+    this.scheduled = 0;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.abort.abort();
+    await Promise.allSettled([...this.queues.values()]);
+    await this.agent.close().catch(() => undefined);
+  }
+}
