@@ -1,0 +1,68 @@
+/**
+ * MediaEngine on rtpengine over the ng protocol (rtpengine-client). Sessions are created locally
+ * and allocate nothing on rtpengine until their first offer; the engine is chosen then.
+ */
+import type { MediaEngine, MediaSession } from '../../calls/ports/media-engine.js';
+import { EnginePool } from './engine-pool.js';
+import { DEFAULT_FLAG_SETS, type FlagSets } from './flag-sets.js';
+import { NgClient, type EngineAddress } from './ng-client.js';
+import { RtpengineSession } from './rtpengine-session.js';
+
+export interface RtpengineConfig {
+  /** ng control addresses; new calls go round-robin to engines that answer ping. */
+  engines: EngineAddress[];
+  /** Per ng command. */
+  timeoutMs: number;
+  /** Local address of the ng socket (default: 127.0.0.1 if all engines are loopback, else any). */
+  localAddress?: string;
+  /** Override individual flag sets (tests, or a deployment that needs e.g. `direction`). */
+  flagSets?: Partial<FlagSets>;
+  /** Post-process SDP toward WhatsApp: Opus + telephone-event/8000 only (default true; see telephone-event.ts). */
+  sdpFixupsTowardWhatsApp?: boolean;
+}
+
+export class RtpengineMedia implements MediaEngine {
+  private readonly client: NgClient;
+  private readonly pool: EnginePool;
+  private readonly sessions = new Map<string, RtpengineSession>();
+  private readonly flags: FlagSets;
+  private readonly sdpFixups: boolean;
+
+  constructor(readonly config: RtpengineConfig) {
+    const loopback = config.engines.every((e) => e.host === '127.0.0.1' || e.host === 'localhost');
+    const localAddress = config.localAddress ?? (loopback ? '127.0.0.1' : undefined);
+    this.client = new NgClient({ timeoutMs: config.timeoutMs, ...(localAddress ? { localAddress } : {}) });
+    this.pool = new EnginePool(this.client, config.engines);
+    this.flags = { ...DEFAULT_FLAG_SETS, ...config.flagSets };
+    this.sdpFixups = config.sdpFixupsTowardWhatsApp ?? true;
+  }
+
+  createSession(callId: string): RtpengineSession {
+    if (this.sessions.has(callId)) throw new Error(`media session ${callId} is already open`);
+    const session = new RtpengineSession(callId, {
+      client: this.client,
+      pool: this.pool,
+      flags: this.flags,
+      sdpFixups: this.sdpFixups,
+      onClosed: (id) => { if (this.sessions.get(id) === session) this.sessions.delete(id); },
+    });
+    this.sessions.set(callId, session);
+    return session;
+  }
+
+  ping(): Promise<boolean> {
+    return this.pool.anyAlive();
+  }
+
+  openSessions(): string[] {
+    return [...this.sessions.keys()];
+  }
+
+  /** Closes every open session, then the ng socket. */
+  async shutdown(): Promise<void> {
+    await Promise.all([...this.sessions.values()].map((s) => s.close()));
+    this.client.close();
+  }
+}
+
+export type { MediaSession };
