@@ -28,6 +28,8 @@ export interface RunningBridge {
   dispatcher: EventDispatcher;
   registry: CallRegistry;
   media?: MediaEngine;
+  /** PBX -> WhatsApp calls enter here (from the drachtio front door; tests call it directly). */
+  pbxCalls?: PbxCallIntake;
   drachtio?: DrachtioConnection;
   stop(): Promise<void>;
 }
@@ -84,18 +86,21 @@ export async function startBridge(loaded: LoadedConfig, opts: BridgeOptions = {}
     readiness.register('rtpengine', () => ({ ok: true, detail: 'disabled: no rtpengine section in the config' }));
   }
 
-  // --- SIP ---
+  // --- calls and SIP ---
+  const pbxCalls = media
+    ? new PbxCallIntake({
+      admission: new PbxAdmission(new Map(config.numbers.map((n) => [n.name, n])), (name) => registry.countForNumber(name)),
+      registry, numbers, media, timing: outboundTiming(config), logger, metrics,
+    })
+    : undefined;
   let drachtio: DrachtioConnection | undefined;
-  if (config.drachtio && media) {
+  if (config.drachtio && media && pbxCalls) {
     const engine = media;
+    const intake = pbxCalls;
     drachtio = new DrachtioConnection(
       { host: config.drachtio.host, port: config.drachtio.port, secret: secrets.drachtioSecret ?? '' },
       { logger, metrics },
     );
-    const intake = new PbxCallIntake({
-      admission: new PbxAdmission(new Map(config.numbers.map((n) => [n.name, n])), (name) => registry.countForNumber(name)),
-      registry, numbers, media: engine, timing: outboundTiming(config), logger, metrics,
-    });
     new PbxTrunkServer(drachtio.srf, {
       trunks: new TrunkDirectory(config.trunks),
       passwords: secrets.trunkPasswords,
@@ -156,7 +161,8 @@ export async function startBridge(loaded: LoadedConfig, opts: BridgeOptions = {}
   }, 'watrunk started');
 
   return {
-    app, url, logger, metrics, dispatcher, registry, ...(media ? { media } : {}), ...(drachtio ? { drachtio } : {}),
+    app, url, logger, metrics, dispatcher, registry,
+    ...(media ? { media } : {}), ...(pbxCalls ? { pbxCalls } : {}), ...(drachtio ? { drachtio } : {}),
     async stop() {
       // Calls left open on WhatsApp are billed: end every call before going away.
       const active = registry.all();

@@ -1,0 +1,71 @@
+import { pino, type Logger } from 'pino';
+import { startBridge, type RunningBridge } from '../../src/bridge.js';
+import { validateConfig } from '../../src/config/load.js';
+import { trunkSchema, type TrunkConfig } from '../../src/config/schema.js';
+import { createSimulator, parseSimulatorConfig, type Simulator, type SimulatorConfigInput } from '../../src/simulator/index.js';
+import type { SimulatedMediaFactory } from '../../src/simulator/media/types.js';
+import { freeTcpPort } from './ports.js';
+
+export const PNID = '105615555715855';
+export const BUSINESS_NUMBER = '15551112222';
+const SECRETS = { token: 'stack-token', appSecret: 'stack-app-secret', verifyToken: 'stack-vt', drachtio: 'stack-drachtio' };
+
+export interface BridgeStack {
+  bridge: RunningBridge;
+  sim: Simulator;
+  simUrl: string;
+  trunk: TrunkConfig;
+  stop(): Promise<void>;
+}
+
+/**
+ * The bridge and the simulator wired to each other over loopback HTTP, with the given media
+ * engine (usually a real rtpengine) and, when `drachtio` is given, the SIP side connected to it.
+ */
+export async function startBridgeStack(opts: {
+  media: NonNullable<Parameters<typeof startBridge>[1]>['media'];
+  simMedia: SimulatedMediaFactory;
+  users: SimulatorConfigInput['users'];
+  drachtio?: { host: string; port: number; secret: string };
+  calls?: Record<string, unknown>;
+  timing?: SimulatorConfigInput['timing'];
+  logger?: Logger;
+}): Promise<BridgeStack> {
+  const logger = opts.logger ?? pino({ level: process.env['WATRUNK_TEST_LOG'] ?? 'silent' });
+  const bridgePort = await freeTcpPort();
+  const sim = createSimulator(parseSimulatorConfig({
+    http: { host: '127.0.0.1', port: 0 },
+    numbers: [{ phone_number_id: PNID, display_number: BUSINESS_NUMBER, access_token: SECRETS.token, app_secret: SECRETS.appSecret, webhook_url: `http://127.0.0.1:${bridgePort}/webhooks/whatsapp` }],
+    users: opts.users,
+    media: { mode: opts.simMedia.mode, tone_hz: 440, listen_hz: [1000] },
+    ...(opts.timing ? { timing: opts.timing } : {}),
+  }), { logger, media: opts.simMedia });
+  const { url: simUrl } = await sim.listen();
+  const trunkDoc = { name: 'pbx', sources: ['127.0.0.1'], numbers: ['demo'] };
+  const config = validateConfig({
+    http: { host: '127.0.0.1', port: bridgePort },
+    numbers: [{ name: 'demo', phone_number_id: PNID, display_number: BUSINESS_NUMBER, access_token_env: 'T', base_url: simUrl }],
+    ...(opts.drachtio ? {
+      drachtio: { host: opts.drachtio.host, port: opts.drachtio.port },
+      rtpengine: { engines: [{ host: '127.0.0.1', port: 1 }] }, // replaced by opts.media
+      trunks: [trunkDoc],
+    } : {}),
+    calls: { media_poll_ms: 50, ...opts.calls },
+  });
+  const bridge = await startBridge({
+    file: 'test',
+    config,
+    secrets: {
+      verifyToken: SECRETS.verifyToken, appSecret: SECRETS.appSecret,
+      accessTokens: new Map([['demo', SECRETS.token]]), trunkPasswords: new Map(),
+      ...(opts.drachtio ? { drachtioSecret: opts.drachtio.secret } : {}),
+    },
+  }, { logger, ...(opts.media ? { media: opts.media } : {}) });
+  return {
+    bridge, sim, simUrl, trunk: trunkSchema.parse(trunkDoc),
+    async stop() {
+      await bridge.stop();
+      await sim.close();
+    },
+  };
+}
