@@ -21,6 +21,8 @@ export interface Secrets {
   drachtioSecret?: string;
   /** digest password per trunk name */
   trunkPasswords: Map<string, string>;
+  /** digest password for INVITEs to the PBX, per number name */
+  inboundPasswords?: Map<string, string>;
 }
 
 export interface LoadedConfig {
@@ -77,8 +79,12 @@ export function resolveSecrets(config: ConfigFile, env: NodeJS.ProcessEnv = proc
   config.trunks.forEach((t, i) => {
     if (t.auth) trunkPasswords.set(t.name, need(`trunks[${i}].auth.password_env`, t.auth.password_env));
   });
+  const inboundPasswords = new Map<string, string>();
+  config.numbers.forEach((n, i) => {
+    if (n.inbound?.auth) inboundPasswords.set(n.name, need(`numbers[${i}].inbound.auth.password_env`, n.inbound.auth.password_env));
+  });
   if (problems.length) throw new ConfigError(problems, file);
-  return { verifyToken, appSecret, accessTokens, trunkPasswords, ...(drachtioSecret !== undefined ? { drachtioSecret } : {}) };
+  return { verifyToken, appSecret, accessTokens, trunkPasswords, inboundPasswords, ...(drachtioSecret !== undefined ? { drachtioSecret } : {}) };
 }
 
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {

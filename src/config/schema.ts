@@ -13,6 +13,34 @@ const port = z.number().int().min(1).max(65535);
 
 export const graphVersion = z.string().regex(/^v[0-9]+\.[0-9]+$/, 'a Graph API version like "v24.0"');
 
+const sipTarget = z.string().regex(/^sips?:/, 'a SIP URI template, e.g. "sip:{to}@pbx.example.com:5060"');
+
+/** Where a user-initiated call to this number goes, when one of `rules` matches (first wins). */
+export const inboundRuleSchema = z.object({
+  match: z.object({
+    cta_payload: z.string().optional(),
+    deeplink_payload: z.string().optional(),
+    /** Calling code prefix of the caller's number, e.g. "44". */
+    caller_country_code: z.string().regex(/^[0-9]{1,3}$/, 'a calling code, e.g. "44"').optional(),
+  }).strict(),
+  target: sipTarget,
+}).strict();
+
+/** WhatsApp -> PBX routing for one business number. */
+export const inboundSchema = z.object({
+  /**
+   * Request-URI template. Placeholders: {to} business number digits, {from} caller digits (or
+   * BSUID when hidden), {user_id} BSUID, {number} the number's name.
+   */
+  target: sipTarget,
+  rules: z.array(inboundRuleSchema).default([]),
+  transport: z.enum(['udp', 'tcp', 'tls']).default('udp'),
+  /** Digest credentials, if the PBX challenges watrunk's INVITE. */
+  auth: z.object({ username: z.string().min(1), password_env: envName }).strict().optional(),
+  /** CANCEL and reject when the PBX has not answered in time (Meta's window is about 30–60 s). */
+  ring_timeout_s: z.number().int().min(5).max(55).default(25),
+}).strict();
+
 export const numberSchema = z.object({
   /** Short name used in logs, trunk lists and CLI commands. */
   name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "-" or "."'),
@@ -30,6 +58,8 @@ export const numberSchema = z.object({
   timeout_ms: z.number().int().min(100).max(60_000).default(5_000),
   /** Concurrent calls allowed on this number before watrunk answers 503 itself (Meta's limit: 1000). */
   max_concurrent_calls: z.number().int().min(1).default(1000),
+  /** WhatsApp -> PBX routing. Absent: user-initiated calls are rejected at once. */
+  inbound: inboundSchema.optional(),
 }).strict();
 
 export const webhookSchema = z.object({
@@ -149,3 +179,4 @@ export type NumberConfig = z.infer<typeof numberSchema>;
 export type WebhookConfig = z.infer<typeof webhookSchema>;
 export type TrunkConfig = z.infer<typeof trunkSchema>;
 export type DialPlanConfig = z.infer<typeof dialPlanSchema>;
+export type InboundConfig = z.infer<typeof inboundSchema>;
