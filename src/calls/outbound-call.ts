@@ -79,6 +79,8 @@ export class OutboundCall {
   private readonly record: CallRecord;
   private readonly log: Logger;
   private endedPromise?: Promise<void>;
+  private resolveEnded!: () => void;
+  private readonly ended = new Promise<void>((resolve) => { this.resolveEnded = resolve; });
 
   constructor(private readonly d: OutboundCallDeps) {
     this.log = d.logger.child({ callId: d.id, number: d.numberName, trunk: d.trunkName, sipCallId: d.leg.sipCallId });
@@ -128,7 +130,12 @@ export class OutboundCall {
 
   /** Resolves when the call has ended and every resource is released. */
   whenEnded(): Promise<void> {
-    return this.queue.idle().then(() => this.endedPromise);
+    return this.ended;
+  }
+
+  /** Resolves when every input queued so far has been handled (tests). */
+  idle(): Promise<void> {
+    return this.queue.idle();
   }
 
   // --- set-up ---------------------------------------------------------------------------------
@@ -354,6 +361,7 @@ export class OutboundCall {
       .then(() => {
         this.record.finish(this.log);
         this.d.onEnded();
+        this.resolveEnded();
       });
     return this.endedPromise;
   }

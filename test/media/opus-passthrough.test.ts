@@ -36,6 +36,7 @@ describe.skipIf(skip !== undefined)(`Opus PBX: passthrough, no transcoding${skip
     const id = `opus-${Date.now()}`;
     const session = fx.media.createSession(id);
     const peer = factory.create({ toneHz: 440, listenHz: [440] });
+    peer.startTalking();
     try {
       const waOffer = await session.offerToWhatsApp(pbx.offer(['opus', 'PCMU', 'PCMA']));
       expect(audioPayloads(waOffer).map((p) => `${p.pt} ${p.codec}/${p.rate}`)).toEqual(['111 opus/48000', '101 telephone-event/8000']);

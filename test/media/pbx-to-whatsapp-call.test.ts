@@ -27,7 +27,10 @@ describe.skipIf(skip !== undefined)(`PBX -> WhatsApp, real rtpengine and WebRTC 
     stack = await startBridgeStack({
       media: fx.media,
       simMedia: factory,
-      users: [{ match: '4477009*', behaviour: 'answer', answer_after_ms: 300, permission: 'temporary' }],
+      users: [
+        { match: '447700900200', behaviour: 'reject', ring_ms: 100, answer_after_ms: 1_500, permission: 'temporary' },
+        { match: '4477009*', behaviour: 'answer', answer_after_ms: 300, permission: 'temporary' },
+      ],
     });
   });
   afterAll(async () => {
@@ -86,6 +89,20 @@ describe.skipIf(skip !== undefined)(`PBX -> WhatsApp, real rtpengine and WebRTC 
     expect(leg.byes[0]!['Reason']).toMatch(/^Q\.850;cause=16/);
     expect(Number(leg.byes[0]!['X-WA-Call-Duration'])).toBeGreaterThanOrEqual(1);
     await call.whenEnded();
+    expect(fx.media.openSessions()).toEqual([]);
+    await pbx.close();
+  });
+
+  it('a user who lets it ring and then declines: 183 then 603, never 200, although media was set up', async () => {
+    const pbx = await RtpEndpoint.create();
+    const leg = new FakePbxLeg({ to: '+447700900200', sdp: pbx.offer(['PCMU']) });
+    const call = (await stack.bridge.pbxCalls!.handleInvite(leg, stack.trunk)) as OutboundCall;
+    await waitFor('183 with SDP', () => leg.responses.some((r) => r.status === 183 && r.sdp), { timeoutMs: 10_000, intervalMs: 10 });
+    pbx.applyAnswer(leg.responses.find((r) => r.status === 183)!.sdp!);
+    pbx.startTone(1000);
+    await call.whenEnded();
+    expect(leg.answered).toBe(false);
+    expect(leg.final?.status).toBe(603);
     expect(fx.media.openSessions()).toEqual([]);
     await pbx.close();
   });

@@ -30,6 +30,7 @@ describe.skipIf(skip !== undefined)(`user-initiated call, WebRTC offerer ↔ PCM
     const pbx = await RtpEndpoint.create();
     const session = fx.media.createSession(`uic-${Date.now()}`);
     const peer = factory.create({ toneHz: 440, listenHz: [1000] });
+    peer.startTalking();
     try {
       // Asked before anything exists on rtpengine: remembered, applied inside answerFromPbx.
       await session.blockToWhatsApp();

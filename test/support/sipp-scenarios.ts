@@ -37,8 +37,7 @@ function invite(extraHeaders: string[]): string {
       Contact: <sip:1001@[local_ip]:[local_port];transport=[transport]>
       Max-Forwards: 70
       User-Agent: watrunk-e2e-sipp
-${extraHeaders.map((h) => `      ${h}`).join('\n')}
-      Content-Type: application/sdp
+${extraHeaders.map((h) => `      ${h}\n`).join('')}      Content-Type: application/sdp
       Content-Length: [len]
 
       v=0
@@ -61,7 +60,7 @@ ${extraHeaders.map((h) => `      ${h}`).join('\n')}
 const LOG_MEDIA = `
     <action>
       <ereg regexp="m=audio ([0-9]+)" search_in="body" check_it="true" assign_to="all,mport" />
-      <log message="MEDIA [$mport]" />
+      <log message="MEDIA [$mport] ([$all])" />
     </action>`;
 
 const ACK_2XX = `
@@ -130,12 +129,14 @@ const ANSWER_BYE = `
     ]]>
   </send>`;
 
+// [branch-4]: the CANCEL is the 5th scenario step (INVITE, 100, 180, 183, CANCEL) and must carry
+// the INVITE's branch (RFC 3261 §9.1).
 const CANCEL = `
   <send>
     <![CDATA[
 
       CANCEL sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch-1]
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch-4]
       From: "Desk 1001" <sip:1001@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
       To: <sip:[service]@[remote_ip]:[remote_port]>
       Call-ID: [call_id]

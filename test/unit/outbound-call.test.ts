@@ -54,7 +54,7 @@ function harness(opts: { timing?: Partial<OutboundCallTiming>; trunk?: Partial<T
 async function settle(call: OutboundCall): Promise<void> {
   for (let i = 0; i < 5; i++) {
     await new Promise((r) => setImmediate(r));
-    await call.whenEnded().catch(() => undefined);
+    await call.idle();
   }
 }
 

@@ -30,6 +30,8 @@ export class FakeMedia implements SimulatedUserMedia {
     return 'v=0\r\no=- 7 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=ice-lite\r\nm=audio 40012 UDP/TLS/RTP/SAVPF 111 126\r\na=setup:actpass\r\n';
   }
   async applyAnswer(answerSdp: string): Promise<void> { this.applied = answerSdp; }
+  talking = false;
+  startTalking(): void { this.talking = true; }
   async sendDtmf(digits: string): Promise<void> { this.dtmf += digits; }
   report(): MediaReport {
     return { mode: 'signalling-only', receivedPackets: this.firstPacketAt ? 1 : 0, tones: [], dtmfReceived: '', ...(this.firstPacketAt ? { firstPacketAt: this.firstPacketAt } : {}) };

@@ -72,6 +72,9 @@ export class SignallingOnlyUserMedia implements SimulatedUserMedia {
   }
 
   /** No media here: nothing is sent. */
+  /** Nothing is ever sent in signalling-only mode. */
+  startTalking(): void {}
+
   async sendDtmf(_digits: string): Promise<void> {
     this.assertOpen();
   }

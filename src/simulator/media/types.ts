@@ -32,6 +32,11 @@ export interface SimulatedUserMedia {
   createOffer(): Promise<string>;
   /** User-initiated: apply the business's answer (sent with pre_accept / accept). */
   applyAnswer(answerSdp: string): Promise<void>;
+  /**
+   * The user's microphone opens: start sending audio. A phone that is still ringing sends none,
+   * so a business-initiated call's user talks only once it answers; a caller talks at once.
+   */
+  startTalking(): void;
   /** Send RFC 4733 digits toward the business, where supported. */
   sendDtmf(digits: string): Promise<void>;
   report(): MediaReport;

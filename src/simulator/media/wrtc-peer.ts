@@ -194,6 +194,12 @@ export class WrtcUserMedia implements SimulatedUserMedia {
     try { this.pc.close(); } catch { /* already closed */ }
   }
 
+  private talkingSince?: number;
+
+  startTalking(): void {
+    this.talkingSince ??= Date.now();
+  }
+
   private attachSource(): void {
     if (this.sender) return;
     const source = new this.wrtc.nonstandard.RTCAudioSource();
@@ -205,6 +211,8 @@ export class WrtcUserMedia implements SimulatedUserMedia {
     this.playTimer = setInterval(() => {
       const elapsed = Date.now() - this.playStart;
       if (elapsed > maxMs || this.closed) { clearInterval(this.playTimer); return; }
+      // Silent (no frames at all, so libwebrtc sends no RTP) until the user starts talking.
+      if (this.talkingSince === undefined) { this.framesSent = Math.floor(elapsed / FRAME_MS) + 1; return; }
       const due = Math.floor(elapsed / FRAME_MS) + 1;
       for (let burst = 0; this.framesSent < due && burst < 5; burst++) {
         this.framesSent++;
