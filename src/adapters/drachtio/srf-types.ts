@@ -48,7 +48,18 @@ export interface SrfDialog {
 
 export type SrfHandler = (req: SrfRequest, res: SrfResponse, next?: () => void) => void;
 
-export interface SrfLike {
+/** The slice of drachtio-srf's createUAC that watrunk uses (srf.js createUAC, new-style callbacks). */
+export interface SrfUac {
+  createUAC(uri: string, opts: {
+    localSdp: string; headers?: Record<string, string>; callingNumber?: string; callingName?: string;
+    auth?: { username: string; password: string };
+  }, callbacks: {
+    cbRequest?: (err: unknown, req: { cancel(): void }) => void;
+    cbProvisional?: (res: { status: number; body?: string }) => void;
+  }): Promise<SrfDialog>;
+}
+
+export interface SrfLike extends SrfUac {
   connect(opts: { host: string; port: number; secret: string; reconnect?: { retryMaxDelay?: number } }): unknown;
   disconnect(): void;
   on(event: 'connect', cb: (err: Error | null, hostport?: string, version?: string) => void): void;

@@ -68,6 +68,26 @@ export interface OutboundPbxLeg {
   onReoffer(cb: (sdp: string) => Promise<string>): void;
 }
 
+/** What watrunk puts in an INVITE toward the PBX. */
+export interface PbxInviteRequest {
+  /** Request-URI, e.g. sip:1000@pbx.example.com:5060;transport=tcp */
+  uri: string;
+  sdp: string;
+  /** From user and display name. */
+  callingNumber: string;
+  callingName?: string;
+  headers: SipHeaders;
+  /** Digest credentials, if the PBX challenges. */
+  auth?: { username: string; password: string };
+}
+
+/** Creates INVITEs toward the PBX (watrunk as UAC). */
+export interface PbxDialer {
+  /** Whether SIP can be sent now (the SIP server is connected). */
+  readonly ready: boolean;
+  dial(req: PbxInviteRequest): OutboundPbxLeg;
+}
+
 /** A final SIP failure of an outgoing INVITE. */
 export class SipFailure extends Error {
   override readonly name = 'SipFailure';

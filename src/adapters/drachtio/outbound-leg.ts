@@ -1,0 +1,93 @@
+import type { Logger } from '../../logging.js';
+import {
+  SipFailure, type OutboundPbxLeg, type OutboundProgress, type PbxDialer, type PbxInviteRequest, type SipHangup, type SipHeaders,
+} from '../../calls/ports/sip.js';
+import type { SrfDialog, SrfRequest, SrfResponse, SrfUac } from './srf-types.js';
+
+const SDP = { 'Content-Type': 'application/sdp' };
+
+/** watrunk's INVITE to a PBX over drachtio (UAC side), for WhatsApp -> PBX calls. */
+export class DrachtioOutboundLeg implements OutboundPbxLeg {
+  sipCallId = '';
+  private inviteReq?: { cancel(): void };
+  private cancelWanted = false;
+  private dialog?: SrfDialog;
+  private hangupCb?: (info: SipHangup) => void;
+  private reofferCb?: (sdp: string) => Promise<string>;
+
+  constructor(private readonly srf: SrfUac, private readonly req: PbxInviteRequest, private readonly log: Logger) {}
+
+  async invite(opts: { onProgress: (p: OutboundProgress) => void }): Promise<{ sdp: string }> {
+    try {
+      this.dialog = await this.srf.createUAC(this.req.uri, {
+        localSdp: this.req.sdp,
+        headers: this.req.headers,
+        callingNumber: this.req.callingNumber,
+        ...(this.req.callingName ? { callingName: this.req.callingName.replace(/["\\]/g, '') } : {}),
+        ...(this.req.auth ? { auth: this.req.auth } : {}),
+      }, {
+        cbRequest: (_err, inviteReq) => {
+          this.inviteReq = inviteReq;
+          this.sipCallId = (inviteReq as unknown as SrfRequest).callId ?? '';
+          if (this.cancelWanted) inviteReq.cancel();
+        },
+        cbProvisional: (res) => opts.onProgress({ status: res.status, ...(res.body ? { sdp: res.body } : {}) }),
+      });
+    } catch (err) {
+      const e = err as { status?: number; reason?: string; message?: string };
+      throw new SipFailure(e.status ?? 500, e.reason ?? e.message ?? 'INVITE failed');
+    }
+    this.attach(this.dialog);
+    return { sdp: this.dialog.remote.sdp };
+  }
+
+  private attach(dialog: SrfDialog): void {
+    dialog.on('destroy', (bye) => {
+      const h: SipHeaders = {};
+      const reason = bye?.get?.('Reason');
+      if (reason) h['Reason'] = reason;
+      this.hangupCb?.({ headers: h });
+    });
+    // WhatsApp allows no renegotiation: hold/resume/refresh are answered on this leg only.
+    const reoffer = (req: SrfRequest, res: SrfResponse) => {
+      const cb = this.reofferCb;
+      if (!cb) return res.send(200, { body: dialog.local.sdp, headers: SDP });
+      cb(req.body ?? '').then(
+        (answer) => { dialog.local.sdp = answer; res.send(200, { body: answer, headers: SDP }); },
+        (err: unknown) => { this.log.warn({ err }, 're-offer from the PBX could not be answered: 488'); res.send(488); },
+      );
+    };
+    dialog.on('modify', reoffer);
+    dialog.on('update', (req, res) => (req.body ? reoffer(req, res) : res.send(200)));
+  }
+
+  cancel(): void {
+    this.cancelWanted = true;
+    this.inviteReq?.cancel();
+  }
+
+  async hangup(headers: SipHeaders = {}): Promise<void> {
+    const d = this.dialog;
+    if (!d || !d.connected) return;
+    try {
+      await d.destroy({ headers });
+    } catch (err) {
+      this.log.warn({ err }, 'BYE to the PBX failed');
+    }
+  }
+
+  onHangup(cb: (info: SipHangup) => void): void { this.hangupCb = cb; }
+  onReoffer(cb: (sdp: string) => Promise<string>): void { this.reofferCb = cb; }
+}
+
+export class DrachtioPbxDialer implements PbxDialer {
+  constructor(private readonly srf: SrfUac, private readonly isConnected: () => boolean, private readonly log: Logger) {}
+
+  get ready(): boolean {
+    return this.isConnected();
+  }
+
+  dial(req: PbxInviteRequest): OutboundPbxLeg {
+    return new DrachtioOutboundLeg(this.srf, req, this.log);
+  }
+}

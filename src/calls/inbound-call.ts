@@ -1,0 +1,296 @@
+import type { Logger } from '../logging.js';
+import type { Metrics } from '../metrics.js';
+import { ProviderError } from '../whatsapp/errors.js';
+import type { CallEvent, CallOffered, CallTerminated } from '../whatsapp/events.js';
+import type { WhatsAppCalls } from '../whatsapp/provider.js';
+import { CallRecord } from './call-record.js';
+import { byeReason } from './failure-mapping.js';
+import type { InboundRoute } from './inbound-route.js';
+import type { MediaSession } from './ports/media-engine.js';
+import { SipFailure, type OutboundPbxLeg, type OutboundProgress, type PbxDialer } from './ports/sip.js';
+import { ReofferAnswerer } from './sdp-reanswer.js';
+import { SerialQueue } from './serial-queue.js';
+
+/**
+ * States of a WhatsApp -> PBX call (user-initiated). Transitions, all in this file:
+ *
+ *   offering ──> ringing ──> early_media ──> accepting ──> answered ──> ended
+ *       │           │    └──────────────────────^              │
+ *       └───────────┴─────────────┴──────────────┴──────────────┴──> ended
+ *
+ *  offering     rtpengine turns WhatsApp's WebRTC offer into a plain-RTP offer for the PBX
+ *  ringing      INVITE sent to the PBX
+ *  early_media  the PBX gave SDP (183): the WebRTC answer exists and was sent with pre_accept
+ *  accepting    the PBX answered (200): `accept` with the same SDP is in flight
+ *  answered     `accept` returned 200: media toward WhatsApp released
+ *
+ * Meta counts the first media packet as the answer (reference §4.1), so media from the PBX toward
+ * WhatsApp is blocked in rtpengine from the start and released only when `accept` has succeeded:
+ * ringback and announcements never reach the user early.
+ */
+export type InboundCallState = 'offering' | 'ringing' | 'early_media' | 'accepting' | 'answered' | 'ended';
+
+export interface InboundCallDeps {
+  id: string;
+  offer: CallOffered;
+  route: InboundRoute;
+  dialer: PbxDialer;
+  auth?: { username: string; password: string };
+  media: MediaSession;
+  calls: WhatsAppCalls;
+  numberName: string;
+  /** CANCEL the PBX and reject on WhatsApp when the PBX has not answered in time. */
+  ringTimeoutMs: number;
+  logger: Logger;
+  metrics: Metrics;
+  onEnded: () => void;
+}
+
+export class InboundCall {
+  readonly direction = 'whatsapp-to-pbx' as const;
+  private stateValue: InboundCallState = 'offering';
+  private leg?: OutboundPbxLeg;
+  /** The WebRTC answer: sent with pre_accept and, unchanged, with accept (reference §2.1). */
+  private waAnswer?: string;
+  private preAccepted = false;
+  private pbxOffer?: string;
+  private reanswer?: ReofferAnswerer;
+  private ringTimer?: NodeJS.Timeout;
+  private readonly queue: SerialQueue;
+  private readonly record: CallRecord;
+  private readonly log: Logger;
+  private endedPromise?: Promise<void>;
+  private resolveEnded!: () => void;
+  private readonly ended = new Promise<void>((resolve) => { this.resolveEnded = resolve; });
+
+  constructor(private readonly d: InboundCallDeps) {
+    this.log = d.logger.child({ callId: d.id, number: d.numberName, waCallId: d.offer.callId });
+    this.queue = new SerialQueue((err) => this.log.error({ err }, 'call step failed'));
+    this.record = new CallRecord(d.id, 'whatsapp-to-pbx', {
+      sipCallId: '', number: d.numberName, from: d.offer.user.number || d.offer.user.userId || '', to: d.route.uri,
+    }, d.metrics);
+    this.record.waCallId = d.offer.callId;
+  }
+
+  get id(): string { return this.d.id; }
+  get state(): InboundCallState { return this.stateValue; }
+  get numberName(): string { return this.d.numberName; }
+  get whatsappCallId(): string { return this.d.offer.callId; }
+
+  start(): Promise<void> {
+    this.record.begin();
+    this.log.info({ from: this.record.fields.from, target: this.d.route.uri, cta: this.d.offer.ctaPayload }, 'WhatsApp call to the PBX');
+    return this.queue.push(() => this.setUp());
+  }
+
+  handleEvent(e: CallEvent): Promise<void> {
+    return this.queue.push(() => this.onWhatsAppEvent(e));
+  }
+
+  shutdown(): Promise<void> {
+    return this.queue.push(async () => {
+      if (this.stateValue === 'ended') return;
+      this.record.endedBy = 'watrunk';
+      if (this.stateValue === 'answered') {
+        await this.leg?.hangup({ Reason: 'Q.850;cause=41;text="watrunk shutting down"' });
+        await this.terminateWhatsApp();
+      } else {
+        this.leg?.cancel();
+        await this.rejectWhatsApp();
+      }
+      await this.end('shutdown');
+    });
+  }
+
+  whenEnded(): Promise<void> { return this.ended; }
+  idle(): Promise<void> { return this.queue.idle(); }
+
+  // --- set-up ---------------------------------------------------------------------------------
+
+  private async setUp(): Promise<void> {
+    try {
+      this.pbxOffer = await this.d.media.offerToPbx(this.d.offer.sdpOffer);
+      // Hold media toward WhatsApp until accept succeeds (see the class comment).
+      await this.d.media.blockToWhatsApp();
+    } catch (err) {
+      this.log.error({ err }, 'media engine could not take WhatsApp\'s offer: rejecting');
+      this.record.cause = 'media_error';
+      await this.rejectWhatsApp();
+      return this.end('failed');
+    }
+    if (this.stateValue === 'ended') return;
+    const leg = this.d.dialer.dial({
+      uri: this.d.route.uri,
+      sdp: this.pbxOffer,
+      callingNumber: this.d.route.callingNumber,
+      ...(this.d.route.callingName ? { callingName: this.d.route.callingName } : {}),
+      headers: this.d.route.headers,
+      ...(this.d.auth ? { auth: this.d.auth } : {}),
+    });
+    this.leg = leg;
+    this.reanswer = new ReofferAnswerer(this.pbxOffer);
+    leg.onHangup(() => this.queue.push(() => this.onPbxHangup()));
+    leg.onReoffer(async (sdp) => {
+      this.log.info('PBX re-offer (hold/refresh) answered locally; WhatsApp leg unchanged');
+      return this.reanswer!.answer(sdp);
+    });
+    this.stateValue = 'ringing';
+    this.ringTimer = setTimeout(() => this.queue.push(() => this.onRingTimeout()), this.d.ringTimeoutMs);
+    leg.invite({ onProgress: (p) => { void this.queue.push(() => this.onPbxProgress(p)); } }).then(
+      (r) => this.queue.push(() => this.onPbxAnswered(r.sdp)),
+      (err: unknown) => this.queue.push(() => this.onPbxFailed(err)),
+    );
+  }
+
+  // --- PBX side -------------------------------------------------------------------------------
+
+  private async onPbxProgress(p: OutboundProgress): Promise<void> {
+    if (this.stateValue !== 'ringing') return;
+    this.record.firstResponse();
+    this.record.fields.sipCallId = this.leg?.sipCallId ?? '';
+    // 180 without SDP: nothing to tell WhatsApp yet (the caller already hears local ringing).
+    if (!p.sdp) return;
+    if (!(await this.makeAnswer(p.sdp))) return;
+    try {
+      await this.d.calls.preAccept(this.d.offer.callId, this.waAnswer!);
+      this.preAccepted = true;
+    } catch (err) {
+      return this.whatsappActionFailed('pre_accept', err);
+    }
+    if (this.stateValue === 'ringing') this.stateValue = 'early_media';
+  }
+
+  private async onPbxAnswered(sdp: string): Promise<void> {
+    if (this.stateValue === 'ended') {
+      // The PBX answered while the call was being torn down (CANCEL/200 race): hang it up.
+      await this.leg?.hangup({ Reason: 'Q.850;cause=16;text="WhatsApp call already ended"' });
+      return;
+    }
+    this.record.fields.sipCallId = this.leg?.sipCallId ?? '';
+    if (this.ringTimer) clearTimeout(this.ringTimer);
+    if (this.waAnswer === undefined && !(await this.makeAnswer(sdp))) return;
+    this.stateValue = 'accepting';
+    try {
+      // Same SDP as pre_accept: Meta refuses a different one (reference §2.1).
+      await this.d.calls.accept(this.d.offer.callId, this.waAnswer!, this.d.id);
+    } catch (err) {
+      return this.whatsappActionFailed('accept', err);
+    }
+    if (this.stateValue !== 'accepting') return;
+    await this.d.media.unblockToWhatsApp().catch((err: unknown) => this.log.error({ err }, 'could not release media toward WhatsApp'));
+    this.stateValue = 'answered';
+    this.record.answered();
+    this.record.sipStatus = 200;
+    this.log.info({ preAccepted: this.preAccepted }, 'call answered');
+  }
+
+  private async onPbxFailed(err: unknown): Promise<void> {
+    if (this.stateValue === 'ended') return;
+    const status = err instanceof SipFailure ? err.status : 500;
+    this.record.sipStatus = status;
+    this.record.cause = `pbx_${status}`;
+    this.record.endedBy = 'pbx';
+    this.log.info({ status, reason: (err as Error)?.message }, 'the PBX refused the call: rejecting on WhatsApp');
+    await this.rejectWhatsApp();
+    await this.end('failed');
+  }
+
+  private async onPbxHangup(): Promise<void> {
+    if (this.stateValue === 'ended') return;
+    this.record.endedBy = 'pbx';
+    this.log.info('PBX hung up');
+    await this.terminateWhatsApp();
+    await this.end('completed');
+  }
+
+  private async onRingTimeout(): Promise<void> {
+    if (this.stateValue !== 'ringing' && this.stateValue !== 'early_media') return;
+    this.log.info({ afterMs: this.d.ringTimeoutMs }, 'the PBX did not answer in time: CANCEL and reject');
+    this.record.endedBy = 'watrunk';
+    this.record.cause = 'pbx_no_answer';
+    this.leg?.cancel();
+    await this.rejectWhatsApp();
+    await this.end('no_answer');
+  }
+
+  // --- WhatsApp side --------------------------------------------------------------------------
+
+  private async onWhatsAppEvent(e: CallEvent): Promise<void> {
+    if (this.stateValue === 'ended' || e.kind !== 'call.terminated') return;
+    return this.onTerminated(e);
+  }
+
+  private async onTerminated(e: CallTerminated): Promise<void> {
+    this.record.endedBy = 'whatsapp';
+    if (e.durationS !== undefined) this.record.waDurationS = e.durationS;
+    if (e.errors[0]) this.record.waErrorCode = e.errors[0].code;
+    if (this.stateValue === 'answered') {
+      const headers = { Reason: byeReason(e), 'X-WA-Call-Id': this.d.offer.callId, ...(e.durationS !== undefined ? { 'X-WA-Call-Duration': String(e.durationS) } : {}) };
+      await this.leg?.hangup(headers);
+      return this.end('completed');
+    }
+    this.log.info({ status: e.status, errors: e.errors.map((x) => x.code) }, 'WhatsApp ended the call before the PBX answered: CANCEL');
+    this.record.cause = 'caller_gone';
+    this.leg?.cancel();
+    return this.end('cancelled');
+  }
+
+  private async makeAnswer(pbxSdp: string): Promise<boolean> {
+    try {
+      this.waAnswer = await this.d.media.answerFromPbx(pbxSdp);
+      return this.stateValue !== 'ended';
+    } catch (err) {
+      this.log.error({ err }, 'media engine refused the PBX\'s SDP');
+      this.record.cause = 'media_error';
+      this.leg?.cancel();
+      await this.leg?.hangup();
+      await this.rejectWhatsApp();
+      await this.end('failed');
+      return false;
+    }
+  }
+
+  /** pre_accept/accept failed: nothing may stay open on either side. */
+  private async whatsappActionFailed(action: string, err: unknown): Promise<void> {
+    const detail = err instanceof ProviderError ? err.toLog() : err;
+    this.log.error({ err: detail, action }, `${action} failed: ending the call on both sides`);
+    if (err instanceof ProviderError) this.record.waErrorCode = err.code;
+    this.record.cause = `${action}_failed`;
+    this.leg?.cancel();
+    await this.leg?.hangup({ Reason: `Q.850;cause=41;text="WhatsApp ${action} failed"` });
+    if (action === 'accept') await this.terminateWhatsApp();
+    else await this.rejectWhatsApp();
+    await this.end('failed');
+  }
+
+  private async rejectWhatsApp(): Promise<void> {
+    try {
+      await this.d.calls.reject(this.d.offer.callId);
+    } catch (err) {
+      this.log.error({ err: err instanceof ProviderError ? err.toLog() : err }, 'reject on WhatsApp failed');
+    }
+  }
+
+  /** Mandatory for billing accuracy (reference §2.1); logged loudly, never thrown. */
+  private async terminateWhatsApp(): Promise<void> {
+    try {
+      await this.d.calls.terminate(this.d.offer.callId);
+    } catch (err) {
+      this.log.error({ err: err instanceof ProviderError ? err.toLog() : err }, 'terminate on WhatsApp failed: the call may stay open');
+    }
+  }
+
+  private end(outcome: string): Promise<void> {
+    if (this.endedPromise) return this.endedPromise;
+    this.stateValue = 'ended';
+    if (this.ringTimer) clearTimeout(this.ringTimer);
+    this.record.outcome = outcome;
+    this.endedPromise = this.d.media.close().catch((err: unknown) => this.log.error({ err }, 'media session close failed'))
+      .then(() => {
+        this.record.finish(this.log);
+        this.d.onEnded();
+        this.resolveEnded();
+      });
+    return this.endedPromise;
+  }
+}
