@@ -3,6 +3,9 @@ import { Command } from 'commander';
 import { ConfigError, loadConfig } from './config/load.js';
 import { startBridge } from './bridge.js';
 import { createLogger } from './logging.js';
+import { registerPermissionsCommand } from './cli/permissions-command.js';
+import { registerSettingsCommand } from './cli/settings-command.js';
+import { registerSipCommand } from './cli/sip-command.js';
 
 const DEFAULT_CONFIG = 'config/watrunk.yaml';
 
@@ -85,5 +88,10 @@ Control API: GET /_sim/calls, POST /_sim/calls (start a user-initiated call), /_
       fail(err);
     }
   });
+
+// Calling control plane (src/control): settings as code, the sip block and credentials, call permissions.
+registerSettingsCommand(program);
+registerSipCommand(program);
+registerPermissionsCommand(program);
 
 await program.parseAsync(process.argv);

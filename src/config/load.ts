@@ -23,7 +23,12 @@ export interface Secrets {
   trunkPasswords: Map<string, string>;
   /** digest password for INVITEs to the PBX, per number name */
   inboundPasswords?: Map<string, string>;
+  /** bearer token of the admin HTTP API, when an admin section exists */
+  adminToken?: string;
 }
+
+/** Shortest admin bearer token accepted: the admin API can change settings and reveal SIP credentials. */
+export const MIN_ADMIN_TOKEN_LENGTH = 16;
 
 export interface LoadedConfig {
   file: string;
@@ -83,8 +88,15 @@ export function resolveSecrets(config: ConfigFile, env: NodeJS.ProcessEnv = proc
   config.numbers.forEach((n, i) => {
     if (n.inbound?.auth) inboundPasswords.set(n.name, need(`numbers[${i}].inbound.auth.password_env`, n.inbound.auth.password_env));
   });
+  const adminToken = config.admin ? need('admin.token_env', config.admin.token_env) : undefined;
+  if (adminToken && adminToken.length < MIN_ADMIN_TOKEN_LENGTH) {
+    problems.push(`admin.token_env: the token in ${config.admin?.token_env} must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters`);
+  }
   if (problems.length) throw new ConfigError(problems, file);
-  return { verifyToken, appSecret, accessTokens, trunkPasswords, inboundPasswords, ...(drachtioSecret !== undefined ? { drachtioSecret } : {}) };
+  return {
+    verifyToken, appSecret, accessTokens, trunkPasswords, inboundPasswords,
+    ...(drachtioSecret !== undefined ? { drachtioSecret } : {}), ...(adminToken !== undefined ? { adminToken } : {}),
+  };
 }
 
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {

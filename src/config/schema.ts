@@ -1,5 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { desiredCallingSchema, sipModeConflict } from '../control/calling-config.js';
+import { permissionPolicySchema } from '../control/permission-policy.js';
 
 /**
  * The shape of config/watrunk.yaml. Keys are snake_case, like Meta's own API.
@@ -60,7 +62,12 @@ export const numberSchema = z.object({
   max_concurrent_calls: z.number().int().min(1).default(1000),
   /** WhatsApp -> PBX routing. Absent: user-initiated calls are rejected at once. */
   inbound: inboundSchema.optional(),
-}).strict();
+  /** Desired calling settings (Meta's `calling` object, reference §2.3): `watrunk settings diff|apply`. */
+  calling: desiredCallingSchema.optional(),
+}).strict().superRefine((n, ctx) => {
+  const conflict = sipModeConflict(n.mode, n.calling);
+  if (conflict) ctx.addIssue({ code: 'custom', path: ['calling', 'sip', 'status'], message: conflict });
+});
 
 export const webhookSchema = z.object({
   path: z.string().startsWith('/').default('/webhooks/whatsapp'),
@@ -111,10 +118,20 @@ export const trunkSchema = z.object({
   dial_plan: dialPlanSchema.default(dialPlanSchema.parse({})),
   /** New calls per second accepted from this trunk; more are answered 503. */
   max_cps: z.number().positive().default(10),
+  /** Call permission check before `connect` (src/control/permission-policy.ts). Absent: off. */
+  permission_policy: permissionPolicySchema.optional(),
 }).strict().refine((t) => t.sources.length > 0 || t.auth !== undefined, {
   message: 'a trunk needs `sources`, `auth`, or both (otherwise anyone could call through it)',
   path: ['sources'],
 });
+
+/** The admin HTTP API: bearer token from the environment variable `token_env`. */
+export const adminSchema = z.object({
+  token_env: envName.default('WATRUNK_ADMIN_TOKEN'),
+  path_prefix: z.string().regex(/^(\/[A-Za-z0-9_-]+)+$/, 'a path such as "/admin"').default('/admin'),
+  /** Where SIP credential fingerprints (never the password) are kept to notice a change. */
+  credentials_state_file: z.string().min(1).default('var/sip-credentials.json'),
+}).strict();
 
 export const configSchema = z.object({
   log: z.object({
@@ -146,6 +163,8 @@ export const configSchema = z.object({
     first_media_packets: z.number().int().min(1).default(3),
     media_poll_ms: z.number().int().min(20).default(200),
   }).strict().default({ no_answer_timeout_s: 60, answer_on_first_media: true, first_media_packets: 3, media_poll_ms: 200 }),
+  /** Admin HTTP API under `path_prefix` on the http port (src/control/admin-api.ts). Absent: no admin API. */
+  admin: adminSchema.optional(),
 }).strict().superRefine((cfg, ctx) => {
   const numberNames = new Set(cfg.numbers.map((n) => n.name));
   const trunkNames = new Set<string>();
@@ -180,3 +199,4 @@ export type WebhookConfig = z.infer<typeof webhookSchema>;
 export type TrunkConfig = z.infer<typeof trunkSchema>;
 export type DialPlanConfig = z.infer<typeof dialPlanSchema>;
 export type InboundConfig = z.infer<typeof inboundSchema>;
+export type AdminConfig = z.infer<typeof adminSchema>;

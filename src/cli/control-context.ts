@@ -1,0 +1,75 @@
+import { readFileSync } from 'node:fs';
+import { pino } from 'pino';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError, validateConfig } from '../config/load.js';
+import type { ConfigFile } from '../config/schema.js';
+import { createControlPlane, type ControlPlane } from '../control/control-plane.js';
+import { createLogger, type Logger } from '../logging.js';
+import { Metrics } from '../metrics.js';
+
+/**
+ * What `watrunk settings|sip|permissions` need: the validated config and a control plane. Only the
+ * numbers' access tokens are read from the environment (the webhook and drachtio secrets that
+ * `watrunk start` needs are not). Logs go to stderr (redacted like every watrunk log), output to stdout.
+ */
+
+export interface ControlContext {
+  file: string;
+  config: ConfigFile;
+  plane: ControlPlane;
+  close(): Promise<void>;
+}
+
+/** Reads and validates the YAML file; throws ConfigError naming every bad key. */
+export function readConfigFile(file: string): ConfigFile {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError([`cannot read the file: ${(err as Error).message}`], file);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError([`not valid YAML: ${(err as Error).message}`], file);
+  }
+  return validateConfig(doc, file);
+}
+
+/** Access tokens of the numbers (all of them, or only `onlyNumber`), naming each unset variable. */
+export function resolveAccessTokens(config: ConfigFile, env: NodeJS.ProcessEnv, file?: string, onlyNumber?: string): Map<string, string> {
+  const problems: string[] = [];
+  const tokens = new Map<string, string>();
+  config.numbers.forEach((n, i) => {
+    const value = env[n.access_token_env];
+    if (value) tokens.set(n.name, value);
+    else if (onlyNumber === undefined || onlyNumber === n.name) problems.push(`numbers[${i}].access_token_env: environment variable ${n.access_token_env} is not set`);
+  });
+  if (problems.length) throw new ConfigError(problems, file);
+  return tokens;
+}
+
+export interface OpenOptions {
+  env?: NodeJS.ProcessEnv;
+  logger?: Logger;
+  /** Tokens are only required for this number (a command about one number). */
+  number?: string;
+}
+
+export function openControlContext(file: string, opts: OpenOptions = {}): ControlContext {
+  const config = readConfigFile(file);
+  const env = opts.env ?? process.env;
+  const wanted = opts.number !== undefined ? numberNameOf(config, opts.number) : undefined;
+  const accessTokens = resolveAccessTokens(config, env, file, wanted);
+  const logger = opts.logger ?? createLogger(env['WATRUNK_LOG_LEVEL'] ?? 'warn', pino.destination(2));
+  const plane = createControlPlane({ config, accessTokens, logger, metrics: new Metrics() });
+  return { file, config, plane, close: () => plane.close() };
+}
+
+/** The configured name of a number given by name, phone_number_id or display number (or the input). */
+export function numberNameOf(config: ConfigFile, wanted: string): string {
+  const digits = wanted.replace(/[^0-9]/g, '');
+  const n = config.numbers.find((x) => x.name === wanted || (digits !== '' && (x.phone_number_id === digits || x.display_number === digits)));
+  return n?.name ?? wanted;
+}

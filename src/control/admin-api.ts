@@ -1,0 +1,128 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { TrunkConfig } from '../config/schema.js';
+import { ProviderError } from '../whatsapp/errors.js';
+import { adminOpenApi } from './admin-openapi.js';
+import {
+  permissionsCheck, permissionsRequest, requestOptionsFor, settingsApply, settingsDiff, settingsGet,
+  sipCredentialsOf, sipDisableOn, sipEnableOn, sipStatusOf,
+} from './control-operations.js';
+import { UnknownNumberError, type ControlPlane } from './control-plane.js';
+import { permissionTemplateSchema } from './permission-policy.js';
+
+/**
+ * The admin HTTP API: the CLI's operations over HTTP (control-operations.ts), under
+ * `admin.path_prefix` on the bridge's HTTP port, each request authenticated with the bearer token
+ * from `admin.token_env`. Described by GET <prefix>/openapi.json (admin-openapi.ts).
+ * Request logging is off on the bridge's app, and no handler logs bodies: revealed SIP passwords
+ * only ever travel in a response marked `cache-control: no-store`.
+ */
+
+export interface AdminApiOptions {
+  plane: ControlPlane;
+  token: string;
+  prefix: string;
+  trunks: readonly TrunkConfig[];
+  credentialsStateFile: string;
+}
+
+type Params = { number: string; user: string };
+type Req = FastifyRequest<{ Params: Params; Body: unknown }>;
+
+const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+
+class BadRequest extends Error {}
+
+function parse<T>(schema: z.ZodType<T>, body: unknown): T {
+  const r = schema.safeParse(body ?? {});
+  if (r.success) return r.data;
+  throw new BadRequest(r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+}
+
+const dryRunBody = z.object({ dry_run: z.boolean().default(false) }).strict();
+const enableBody = z.object({
+  hostname: z.string().min(1).optional(),
+  port: z.number().int().min(1).max(65535).optional(),
+  request_uri_user_params: z.record(z.string(), z.string()).optional(),
+  force: z.boolean().default(false),
+  dry_run: z.boolean().default(false),
+}).strict();
+const credentialsBody = z.object({ reveal: z.boolean().default(false), hostname: z.string().optional() }).strict();
+const requestBody = z.object({
+  message: z.enum(['auto', 'interactive', 'template']).optional(),
+  body_text: z.string().min(1).max(1024).optional(),
+  template: permissionTemplateSchema.optional(),
+}).strict();
+
+export async function registerAdminApi(app: FastifyInstance, opts: AdminApiOptions): Promise<void> {
+  const { plane, prefix } = opts;
+  const expected = digest(opts.token);
+  const openapi = adminOpenApi(prefix);
+
+  await app.register(async (scope) => {
+    scope.get('/openapi.json', async () => openapi);
+
+    await scope.register(async (api) => {
+      api.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+        const header = req.headers.authorization;
+        const token = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] : undefined;
+        if (!token || !timingSafeEqual(digest(token), expected)) {
+          return reply.code(401).header('www-authenticate', 'Bearer realm="watrunk-admin"').send({ error: 'missing or wrong bearer token' });
+        }
+        return undefined;
+      });
+      api.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
+        if (err instanceof UnknownNumberError) return reply.code(404).send({ error: err.message });
+        if (err instanceof BadRequest) return reply.code(400).send({ error: err.message });
+        if (err instanceof ProviderError) {
+          return reply.code(502).send({ error: err.message, ...(err.code !== undefined && { code: err.code }), ...(err.traceId && { traceId: err.traceId }) });
+        }
+        if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return reply.code(err.statusCode).send({ error: err.message });
+        plane.logger.error({ err: { message: err.message, name: err.name }, url: req.url.split('?')[0] }, 'admin API request failed');
+        return reply.code(500).send({ error: 'internal error' });
+      });
+
+      api.get('/numbers/:number/settings', async (req: Req) => settingsGet(plane, req.params.number));
+      api.get('/settings/diff', async () => settingsDiff(plane));
+      api.get('/numbers/:number/settings/diff', async (req: Req) => (await settingsDiff(plane, req.params.number))[0]);
+      api.post('/settings/apply', async (req: Req) => settingsApply(plane, { dryRun: parse(dryRunBody, req.body).dry_run }));
+      api.post('/numbers/:number/settings/apply', async (req: Req) =>
+        (await settingsApply(plane, { number: req.params.number, dryRun: parse(dryRunBody, req.body).dry_run }))[0]);
+
+      api.get('/numbers/:number/sip', async (req: Req) => sipStatusOf(plane, req.params.number));
+      api.post('/numbers/:number/sip/enable', async (req: Req, reply: FastifyReply) => {
+        const b = parse(enableBody, req.body);
+        const plan = await sipEnableOn(plane, req.params.number, {
+          force: b.force, dryRun: b.dry_run,
+          ...(b.hostname !== undefined && { hostname: b.hostname }),
+          ...(b.port !== undefined && { port: b.port }),
+          ...(b.request_uri_user_params !== undefined && { requestUriUserParams: b.request_uri_user_params }),
+        });
+        return reply.code(plan.refused ? 409 : 200).send(plan);
+      });
+      api.post('/numbers/:number/sip/disable', async (req: Req) =>
+        sipDisableOn(plane, req.params.number, { dryRun: parse(dryRunBody, req.body).dry_run }));
+      api.post('/numbers/:number/sip/credentials', async (req: Req, reply: FastifyReply) => {
+        const b = parse(credentialsBody, req.body);
+        const report = await sipCredentialsOf(plane, req.params.number, {
+          stateFile: opts.credentialsStateFile, reveal: b.reveal, ...(b.hostname !== undefined && { hostname: b.hostname }),
+        });
+        return reply.header('cache-control', 'no-store').send(report);
+      });
+
+      api.get('/numbers/:number/permissions/:user', async (req: Req) => permissionsCheck(plane, req.params.number, req.params.user));
+      api.post('/numbers/:number/permissions/:user/request', async (req: Req) => {
+        const b = parse(requestBody, req.body);
+        const n = plane.number(req.params.number);
+        const defaults = requestOptionsFor(opts.trunks, n.config.name);
+        return permissionsRequest(plane, n.config.name, req.params.user, {
+          ...defaults,
+          ...(b.message !== undefined && { message: b.message }),
+          ...(b.body_text !== undefined && { bodyText: b.body_text }),
+          ...(b.template !== undefined && { template: b.template }),
+        });
+      });
+    });
+  }, { prefix });
+}
