@@ -9,14 +9,18 @@ import { createMetaNumber } from './adapters/meta/meta-number.js';
 import { parseMetaWebhook } from './adapters/meta/webhook-parser.js';
 import { WebhookVerifier } from './adapters/meta/webhook-verifier.js';
 import { DrachtioConnection } from './adapters/drachtio/drachtio-connection.js';
+import { DrachtioPbxDialer } from './adapters/drachtio/outbound-leg.js';
 import { PbxTrunkServer } from './adapters/drachtio/pbx-trunk-server.js';
 import { RtpengineMedia } from './adapters/rtpengine/rtpengine-media.js';
 import { CallRegistry } from './calls/call-registry.js';
 import { PbxAdmission } from './calls/pbx-admission.js';
 import { PbxCallIntake, type BusinessNumber } from './calls/pbx-call-intake.js';
 import type { MediaEngine } from './calls/ports/media-engine.js';
+import type { PbxDialer } from './calls/ports/sip.js';
+import { WhatsAppCallIntake } from './calls/whatsapp-call-intake.js';
 import { TrunkDirectory } from './calls/trunk-directory.js';
 import { EventDispatcher } from './webhooks/event-dispatcher.js';
+import { createBridgeControl } from './control/bridge-control.js';
 import { registerWebhookIngress } from './webhooks/ingress.js';
 import type { WhatsAppEvent } from './whatsapp/events.js';
 
@@ -30,6 +34,10 @@ export interface RunningBridge {
   media?: MediaEngine;
   /** PBX -> WhatsApp calls enter here (from the drachtio front door; tests call it directly). */
   pbxCalls?: PbxCallIntake;
+  /** WhatsApp -> PBX calls enter here (from connect webhooks). */
+  whatsappCalls: WhatsAppCallIntake;
+  /** Calling control plane: permission cache and gate, restrictions, SIP mode (src/control). */
+  control: ReturnType<typeof createBridgeControl>;
   drachtio?: DrachtioConnection;
   stop(): Promise<void>;
 }
@@ -42,6 +50,8 @@ export interface BridgeOptions {
   port?: number;
   /** Use this media engine instead of building one from config (tests). */
   media?: MediaEngine;
+  /** Use this dialer for INVITEs to the PBX when there is no drachtio section (tests). */
+  dialer?: PbxDialer;
 }
 
 function outboundTiming(config: ConfigFile) {
@@ -59,6 +69,8 @@ export async function startBridge(loaded: LoadedConfig, opts: BridgeOptions = {}
   const logger = opts.logger ?? createLogger(config.log.level);
   const metrics = new Metrics({ defaultMetrics: true });
   const readiness = new Readiness();
+  // Calling control plane: restrictions and SIP mode in /readyz, admin API, permission gate (src/control).
+  const control = createBridgeControl({ config, secrets, logger, metrics, readiness });
   const registry = new CallRegistry();
   const log = logger.child({ component: 'bridge' });
 
@@ -90,10 +102,11 @@ export async function startBridge(loaded: LoadedConfig, opts: BridgeOptions = {}
   const pbxCalls = media
     ? new PbxCallIntake({
       admission: new PbxAdmission(new Map(config.numbers.map((n) => [n.name, n])), (name) => registry.countForNumber(name)),
-      registry, numbers, media, timing: outboundTiming(config), logger, metrics,
+      registry, numbers, media, timing: outboundTiming(config), logger, metrics, permissionGate: control.permissionGate,
     })
     : undefined;
   let drachtio: DrachtioConnection | undefined;
+  let dialer: PbxDialer | undefined = opts.dialer;
   if (config.drachtio && media && pbxCalls) {
     const engine = media;
     const intake = pbxCalls;
@@ -112,9 +125,14 @@ export async function startBridge(loaded: LoadedConfig, opts: BridgeOptions = {}
     drachtio.start();
     const conn = drachtio;
     readiness.register('drachtio', () => conn.readiness());
+    dialer = new DrachtioPbxDialer(conn.srf, () => conn.connected, logger);
   } else {
     readiness.register('drachtio', () => ({ ok: true, detail: 'disabled: no drachtio section in the config (webhooks only)' }));
   }
+
+  const whatsappCalls = new WhatsAppCallIntake({
+    registry, numbers, media, dialer, inboundPasswords: secrets.inboundPasswords ?? new Map(), logger, metrics,
+  });
 
   const dispatcher = new EventDispatcher({
     numbers: byPhoneNumberId,
@@ -124,17 +142,14 @@ export async function startBridge(loaded: LoadedConfig, opts: BridgeOptions = {}
     metrics,
     handle: async (event, numberName) => {
       opts.onEvent?.(event, numberName);
-      if (event.kind === 'permission.replied' || event.kind === 'account.notice') return;
+      if (event.kind === 'account.notice' || event.kind === 'permission.replied') { control.handleEvent(event, numberName); return; }
       const routed = registry.route(event);
-      if (routed === 'unmatched' && event.kind === 'call.offered' && numberName) {
-        // No inbound routing yet: refuse at once rather than leave the user ringing into nothing.
-        log.warn({ waCallId: event.callId, number: numberName }, 'user-initiated call with no route to a PBX: rejected');
-        await numbers.get(numberName)?.calls.reject(event.callId).catch((err: unknown) => log.error({ err, waCallId: event.callId }, 'reject failed'));
-      }
+      if (routed === 'unmatched' && event.kind === 'call.offered' && numberName) await whatsappCalls.handleOffer(event, numberName);
     },
   });
 
   const app = buildHttpApp({ logger, metrics, readiness });
+  await control.attach(app);
   const webhookLog = logger.child({ component: 'webhook' });
   await registerWebhookIngress(app, {
     path: config.webhook.path,
@@ -162,7 +177,7 @@ export async function startBridge(loaded: LoadedConfig, opts: BridgeOptions = {}
 
   return {
     app, url, logger, metrics, dispatcher, registry,
-    ...(media ? { media } : {}), ...(pbxCalls ? { pbxCalls } : {}), ...(drachtio ? { drachtio } : {}),
+    whatsappCalls, control, ...(media ? { media } : {}), ...(pbxCalls ? { pbxCalls } : {}), ...(drachtio ? { drachtio } : {}),
     async stop() {
       // Calls left open on WhatsApp are billed: end every call before going away.
       const active = registry.all();
@@ -170,6 +185,7 @@ export async function startBridge(loaded: LoadedConfig, opts: BridgeOptions = {}
       await Promise.allSettled(active.map((c) => c.shutdown().then(() => c.whenEnded())));
       drachtio?.stop();
       await app.close();
+      await control.close();
       await Promise.all([...numbers.values()].map((n) => n.close()));
       log.info('watrunk stopped');
     },

@@ -46,6 +46,9 @@ export const DEFAULT_OUTBOUND_TIMING: OutboundCallTiming = {
   firstMediaPackets: 3,
 };
 
+/** Whether the WhatsApp user may be called (trunks[].permission_policy); a refusal carries its SIP answer. */
+export type PermissionVerdict = { allow: true; warning?: string } | ({ allow: false } & SipFailureResponse);
+
 export interface OutboundCallDeps {
   id: string;
   leg: InboundPbxLeg;
@@ -58,6 +61,8 @@ export interface OutboundCallDeps {
   timing: OutboundCallTiming;
   logger: Logger;
   metrics: Metrics;
+  /** Checked before anything is sent to Meta (absent: policy off). */
+  permission?: () => Promise<PermissionVerdict>;
   /** The registry learns the WhatsApp call id (to route webhooks that carry no tracking data). */
   onWhatsAppCallId: (waCallId: string) => void;
   onEnded: () => void;
@@ -142,6 +147,16 @@ export class OutboundCall {
 
   private async setUp(): Promise<void> {
     if (this.cancelled) return this.onPbxCancel();
+    if (this.d.permission) {
+      // Inside setUp, so a CANCEL during the lookup is honoured before anyone rings (§5 permissions).
+      const verdict = await this.d.permission();
+      if (this.cancelled) return this.onPbxCancel();
+      if (!verdict.allow) {
+        this.log.info({ cause: verdict.cause, sipStatus: verdict.status }, `call refused before connect: ${verdict.warning}`);
+        return this.fail(verdict);
+      }
+      if (verdict.warning) this.log.warn(verdict.warning);
+    }
     let offer: string;
     try {
       offer = await this.d.media.offerToWhatsApp(this.d.leg.sdp);

@@ -5,7 +5,7 @@ import type { Metrics } from '../metrics.js';
 import type { WhatsAppCalls } from '../whatsapp/provider.js';
 import type { CallRegistry } from './call-registry.js';
 import { failureHeaders } from './failure-mapping.js';
-import { OutboundCall, type OutboundCallTiming } from './outbound-call.js';
+import { OutboundCall, type OutboundCallTiming, type PermissionVerdict } from './outbound-call.js';
 import type { PbxAdmission } from './pbx-admission.js';
 import type { MediaEngine } from './ports/media-engine.js';
 import type { InboundPbxLeg } from './ports/sip.js';
@@ -29,6 +29,10 @@ export interface PbxCallIntakeDeps {
   logger: Logger;
   metrics: Metrics;
   newId?: () => string;
+  /** Call-permission check per trunk policy (src/control/permission-gate.ts). */
+  permissionGate?: {
+    decide(policy: TrunkConfig['permission_policy'], numberName: string, user: string): Promise<PermissionVerdict>;
+  };
 }
 
 /** Takes an INVITE from a known trunk: admission checks, then one OutboundCall object for the call. */
@@ -64,6 +68,9 @@ export class PbxCallIntake {
       timing: this.d.timing,
       logger: this.d.logger,
       metrics: this.d.metrics,
+      ...(this.d.permissionGate && trunk.permission_policy !== undefined
+        ? { permission: () => this.d.permissionGate!.decide(trunk.permission_policy, a.number.name, a.callee) }
+        : {}),
       onWhatsAppCallId: (wa) => this.d.registry.bindWhatsAppId(call, wa),
       onEnded: () => this.d.registry.remove(call),
     });

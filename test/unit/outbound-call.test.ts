@@ -4,7 +4,7 @@ import { CallRegistry } from '../../src/calls/call-registry.js';
 import { GRAPH_ERROR_TABLE } from '../../src/calls/failure-mapping.js';
 import type { OutboundCall, OutboundCallTiming } from '../../src/calls/outbound-call.js';
 import { PbxAdmission } from '../../src/calls/pbx-admission.js';
-import { PbxCallIntake } from '../../src/calls/pbx-call-intake.js';
+import { PbxCallIntake, type PbxCallIntakeDeps } from '../../src/calls/pbx-call-intake.js';
 import { numberSchema, trunkSchema, type TrunkConfig } from '../../src/config/schema.js';
 import { Metrics } from '../../src/metrics.js';
 import { ProviderError } from '../../src/whatsapp/errors.js';
@@ -16,7 +16,7 @@ import { FakeWhatsAppCalls, graphError } from '../support/fakes/fake-whatsapp.js
 const WA_ANSWER = 'v=0\r\no=- 9 2 IN IP4 31.13.65.130\r\ns=-\r\nt=0 0\r\na=ice-lite\r\nm=audio 3482 UDP/TLS/RTP/SAVPF 111 126\r\n';
 const PNID = '105615555715855';
 
-function harness(opts: { timing?: Partial<OutboundCallTiming>; trunk?: Partial<TrunkConfig>; maxConcurrent?: number } = {}) {
+function harness(opts: { timing?: Partial<OutboundCallTiming>; trunk?: Record<string, unknown>; maxConcurrent?: number; gate?: PbxCallIntakeDeps['permissionGate'] } = {}) {
   const number = numberSchema.parse({ name: 'sales', phone_number_id: PNID, display_number: '15551112222', access_token_env: 'T', max_concurrent_calls: opts.maxConcurrent ?? 1000 });
   const trunk = trunkSchema.parse({ name: 'pbx1', sources: ['127.0.0.1'], numbers: ['sales'], ...opts.trunk });
   const wa = new FakeWhatsAppCalls();
@@ -30,6 +30,7 @@ function harness(opts: { timing?: Partial<OutboundCallTiming>; trunk?: Partial<T
     numbers: new Map([['sales', { config: number, calls: wa }]]),
     logger: pino({ level: 'silent' }),
     newId: (() => { let i = 0; return () => `wt-${++i}`; })(),
+    ...(opts.gate ? { permissionGate: opts.gate } : {}),
   });
   const base = { phoneNumberId: PNID, timestamp: 1767168000, user: { number: '447700900123' } };
   const ev = {
@@ -412,5 +413,39 @@ describe('PbxAdmission', () => {
     const h = harness();
     const { leg } = await h.place(new FakePbxLeg({ sdp: '' }));
     expect(leg.final?.status).toBe(488);
+  });
+});
+
+describe('OutboundCall: call permission gate (trunks[].permission_policy)', () => {
+  const denied = { allow: false as const, status: 403, reason: 'No WhatsApp Call Permission', warning: 'no permission (checked before calling)', cause: 'no_permission' };
+
+  it('a denial answers with its SIP status and nothing reaches WhatsApp', async () => {
+    const h = harness({ gate: { decide: async () => denied }, trunk: { permission_policy: 'check' } });
+    const { leg } = await h.place();
+    expect(leg.final).toMatchObject({ status: 403, reason: 'No WhatsApp Call Permission' });
+    expect(h.wa.count('connect')).toBe(0);
+    expect(h.media.sessions.get('wt-1')!.calls).toEqual([]);
+  });
+
+  it('a CANCEL while the permission is being looked up: nothing reaches WhatsApp', async () => {
+    let release!: () => void;
+    const h = harness({ gate: { decide: () => new Promise((r) => { release = () => r({ allow: true }); }) }, trunk: { permission_policy: 'check' } });
+    const leg = new FakePbxLeg();
+    const placing = h.intake.handleInvite(leg, h.trunk);
+    await until(() => release !== undefined);
+    leg.cancel();
+    release();
+    const call = (await placing) as OutboundCall;
+    await settle(call);
+    expect(h.wa.count('connect')).toBe(0);
+    expect(call.state).toBe('ended');
+  });
+
+  it('without a policy on the trunk the gate is not consulted', async () => {
+    let asked = 0;
+    const h = harness({ gate: { decide: async () => { asked++; return denied; } } });
+    await h.place();
+    expect(asked).toBe(0);
+    expect(h.wa.count('connect')).toBe(1);
   });
 });
