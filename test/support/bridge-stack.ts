@@ -27,6 +27,10 @@ export async function startBridgeStack(opts: {
   simMedia: SimulatedMediaFactory;
   users: SimulatorConfigInput['users'];
   drachtio?: { host: string; port: number; secret: string };
+  /** numbers[0].inbound (WhatsApp -> PBX routing). */
+  inbound?: Record<string, unknown>;
+  /** INVITEs to the PBX without drachtio (media-tier tests). */
+  dialer?: NonNullable<Parameters<typeof startBridge>[1]>['dialer'];
   calls?: Record<string, unknown>;
   timing?: SimulatorConfigInput['timing'];
   logger?: Logger;
@@ -44,7 +48,7 @@ export async function startBridgeStack(opts: {
   const trunkDoc = { name: 'pbx', sources: ['127.0.0.1'], numbers: ['demo'] };
   const config = validateConfig({
     http: { host: '127.0.0.1', port: bridgePort },
-    numbers: [{ name: 'demo', phone_number_id: PNID, display_number: BUSINESS_NUMBER, access_token_env: 'T', base_url: simUrl }],
+    numbers: [{ name: 'demo', phone_number_id: PNID, display_number: BUSINESS_NUMBER, access_token_env: 'T', base_url: simUrl, ...(opts.inbound ? { inbound: opts.inbound } : {}) }],
     ...(opts.drachtio ? {
       drachtio: { host: opts.drachtio.host, port: opts.drachtio.port },
       rtpengine: { engines: [{ host: '127.0.0.1', port: 1 }] }, // replaced by opts.media
@@ -60,7 +64,7 @@ export async function startBridgeStack(opts: {
       accessTokens: new Map([['demo', SECRETS.token]]), trunkPasswords: new Map(),
       ...(opts.drachtio ? { drachtioSecret: opts.drachtio.secret } : {}),
     },
-  }, { logger, ...(opts.media ? { media: opts.media } : {}) });
+  }, { logger, ...(opts.media ? { media: opts.media } : {}), ...(opts.dialer ? { dialer: opts.dialer } : {}) });
   return {
     bridge, sim, simUrl, trunk: trunkSchema.parse(trunkDoc),
     async stop() {

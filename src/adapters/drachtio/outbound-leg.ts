@@ -21,7 +21,10 @@ export class DrachtioOutboundLeg implements OutboundPbxLeg {
     try {
       this.dialog = await this.srf.createUAC(this.req.uri, {
         localSdp: this.req.sdp,
-        headers: this.req.headers,
+        // drachtio-srf would copy From (display name included) into Contact; some UAs build the
+        // BYE's Request-URI from it verbatim, so give a bare Contact. drachtio-server replaces
+        // "localhost" with its own SIP address, as it does in From.
+        headers: { Contact: `<sip:${this.req.callingNumber}@localhost>`, ...this.req.headers },
         callingNumber: this.req.callingNumber,
         ...(this.req.callingName ? { callingName: this.req.callingName.replace(/["\\]/g, '') } : {}),
         ...(this.req.auth ? { auth: this.req.auth } : {}),
