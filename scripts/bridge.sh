@@ -25,6 +25,7 @@ trap cleanup EXIT
 if [ -z "${WATRUNK_META_TOKEN:-}" ]; then
   echo "bridge: WATRUNK_META_TOKEN is not set: demo mode, the simulator plays WhatsApp (http://127.0.0.1:8090)"
   export WATRUNK_META_TOKEN=demo-token WATRUNK_APP_SECRET=demo-app-secret WATRUNK_VERIFY_TOKEN=demo-verify-token
+  export WATRUNK_ADMIN_TOKEN="${WATRUNK_ADMIN_TOKEN:-demo-admin-token-change-me}"
   node dist/cli.js simulate --config config/simulator.yaml > var/simulator.log 2>&1 &
   pids+=($!)
 fi

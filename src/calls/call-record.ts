@@ -47,7 +47,7 @@ export class CallRecord {
     this.metrics.callsAnswered.inc({ direction: this.direction, number: this.fields.number });
   }
 
-  /** Writes the CDR. Idempotent. */
+  /** Writes the CDR. Idempotent. Give it the base logger: the CDR carries its own ids. */
   finish(logger: Logger): void {
     if (this.endedAt !== undefined) return;
     this.endedAt = Date.now();

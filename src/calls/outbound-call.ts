@@ -374,7 +374,7 @@ export class OutboundCall {
     this.record.outcome = outcome;
     this.endedPromise = this.d.media.close().catch((err: unknown) => this.log.error({ err }, 'media session close failed'))
       .then(() => {
-        this.record.finish(this.log);
+        this.record.finish(this.d.logger);
         this.d.onEnded();
         this.resolveEnded();
       });

@@ -67,8 +67,20 @@ describe('config validation', () => {
   });
 
   it('the shipped config files are valid', () => {
-    for (const f of ['config/watrunk.yaml', 'config/watrunk.example.yaml']) {
-      expect(() => loadConfig(f, new Proxy({}, { get: () => 'x' }) as NodeJS.ProcessEnv), f).not.toThrow();
+    for (const f of ['config/watrunk.yaml', 'config/watrunk.example.yaml', 'docker/watrunk.compose.yaml']) {
+      expect(() => loadConfig(f, new Proxy({}, { get: () => 'x'.repeat(32) }) as NodeJS.ProcessEnv), f).not.toThrow();
     }
+  });
+});
+
+describe('docker-compose.yml (no Docker engine here: checked as data)', () => {
+  it('runs drachtio-server, rtpengine, the simulator and watrunk on the host network', async () => {
+    const { parse } = await import('yaml');
+    const { readFileSync } = await import('node:fs');
+    const doc = parse(readFileSync('docker-compose.yml', 'utf8')) as { services: Record<string, { image?: string; network_mode?: string; command?: unknown }> };
+    expect(Object.keys(doc.services).sort()).toEqual(['drachtio', 'rtpengine', 'simulator', 'watrunk']);
+    expect(doc.services['drachtio']!.image).toMatch(/^drachtio\/drachtio-server:/);
+    for (const svc of Object.values(doc.services)) expect(svc.network_mode).toBe('host');
+    expect(JSON.stringify(doc.services['rtpengine']!.command)).toContain('--listen-ng=127.0.0.1:22222');
   });
 });
