@@ -1,7 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
-import { parse as parseYaml } from 'yaml';
-import { ConfigError, validateConfig } from '../config/load.js';
+import { ConfigError, readYamlFile, validateConfig } from '../config/load.js';
 import type { ConfigFile } from '../config/schema.js';
 import { createControlPlane, type ControlPlane } from '../control/control-plane.js';
 import { createLogger, type Logger } from '../logging.js';
@@ -22,19 +20,7 @@ export interface ControlContext {
 
 /** Reads and validates the YAML file; throws ConfigError naming every bad key. */
 export function readConfigFile(file: string): ConfigFile {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError([`cannot read the file: ${(err as Error).message}`], file);
-  }
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch (err) {
-    throw new ConfigError([`not valid YAML: ${(err as Error).message}`], file);
-  }
-  return validateConfig(doc, file);
+  return validateConfig(readYamlFile(file), file);
 }
 
 /** Access tokens of the numbers (all of them, or only `onlyNumber`), naming each unset variable. */

@@ -99,19 +99,22 @@ export function resolveSecrets(config: ConfigFile, env: NodeJS.ProcessEnv = proc
   };
 }
 
-export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+/** Reads a YAML file into a plain document; an unreadable file or bad YAML is a ConfigError. */
+export function readYamlFile(file: string): unknown {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     throw new ConfigError([`cannot read the file: ${(err as Error).message}`], file);
   }
-  let doc: unknown;
   try {
-    doc = parseYaml(text);
+    return parseYaml(text);
   } catch (err) {
     throw new ConfigError([`not valid YAML: ${(err as Error).message}`], file);
   }
-  const config = validateConfig(doc, file);
+}
+
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  const config = validateConfig(readYamlFile(file), file);
   return { file, config, secrets: resolveSecrets(config, env, file) };
 }

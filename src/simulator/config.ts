@@ -1,7 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { ConfigError, formatIssues } from '../config/load.js';
+import { ConfigError, formatIssues, readYamlFile } from '../config/load.js';
 
 /**
  * The shape of config/simulator.yaml (`watrunk simulate --config …`). snake_case like Meta's API.
@@ -200,19 +198,7 @@ export function resolveNumberSecrets(config: SimulatorConfig, env: NodeJS.Proces
 
 /** Reads and validates a YAML simulator config. Secrets are checked too, so a missing env var fails here. */
 export function loadSimulatorConfig(file: string, env: NodeJS.ProcessEnv = process.env): SimulatorConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError([`cannot read the file: ${(err as Error).message}`], file);
-  }
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch (err) {
-    throw new ConfigError([`not valid YAML: ${(err as Error).message}`], file);
-  }
-  const config = parseSimulatorConfig(doc, file);
+  const config = parseSimulatorConfig(readYamlFile(file), file);
   resolveNumberSecrets(config, env, file);
   return config;
 }

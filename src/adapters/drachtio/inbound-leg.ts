@@ -1,5 +1,6 @@
 import type { Logger } from '../../logging.js';
 import type { InboundPbxLeg, SipHangup, SipHeaders, SipParty } from '../../calls/ports/sip.js';
+import { attachDialogHandlers } from './dialog-handlers.js';
 import { uriUser } from './sip-uri.js';
 import type { SrfDialog, SrfLike, SrfRequest, SrfResponse } from './srf-types.js';
 
@@ -49,33 +50,7 @@ export class DrachtioInboundLeg implements InboundPbxLeg {
   async answer(sdp: string, headers: SipHeaders = {}): Promise<void> {
     const dialog = await this.srf.createUAS(this.req, this.res, { localSdp: sdp, headers: { ...headers, ...this.sessionTimerHeaders() } });
     this.dialog = dialog;
-    dialog.on('destroy', (bye) => {
-      const h: SipHeaders = {};
-      const reason = bye?.get?.('Reason');
-      if (reason) h['Reason'] = reason;
-      this.hangupCb?.({ headers: h });
-    });
-    // WhatsApp allows no renegotiation, so hold/resume/refresh are answered on this leg only.
-    const reoffer = (req: SrfRequest, res: SrfResponse) => {
-      const offer = req.body ?? '';
-      const cb = this.reofferCb;
-      if (!cb) return res.send(200, { body: this.dialog?.local.sdp ?? sdp, headers: SDP });
-      cb(offer).then(
-        (answerSdp) => {
-          if (this.dialog) this.dialog.local.sdp = answerSdp;
-          res.send(200, { body: answerSdp, headers: SDP });
-        },
-        (err: unknown) => {
-          this.log.warn({ err }, 're-offer could not be answered: 488');
-          res.send(488);
-        },
-      );
-    };
-    dialog.on('modify', reoffer);
-    dialog.on('update', (req, res) => {
-      if (req.body) reoffer(req, res);
-      else res.send(200); // session refresh by UPDATE without SDP (RFC 4028)
-    });
+    attachDialogHandlers(dialog, { onHangup: () => this.hangupCb, onReoffer: () => this.reofferCb, log: this.log });
   }
 
   /**

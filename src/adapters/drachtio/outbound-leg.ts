@@ -2,9 +2,9 @@ import type { Logger } from '../../logging.js';
 import {
   SipFailure, type OutboundPbxLeg, type OutboundProgress, type PbxDialer, type PbxInviteRequest, type SipHangup, type SipHeaders,
 } from '../../calls/ports/sip.js';
-import type { SrfDialog, SrfRequest, SrfResponse, SrfUac } from './srf-types.js';
+import { attachDialogHandlers } from './dialog-handlers.js';
+import type { SrfDialog, SrfRequest, SrfUac } from './srf-types.js';
 
-const SDP = { 'Content-Type': 'application/sdp' };
 
 /** watrunk's INVITE to a PBX over drachtio (UAC side), for WhatsApp -> PBX calls. */
 export class DrachtioOutboundLeg implements OutboundPbxLeg {
@@ -40,28 +40,8 @@ export class DrachtioOutboundLeg implements OutboundPbxLeg {
       const e = err as { status?: number; reason?: string; message?: string };
       throw new SipFailure(e.status ?? 500, e.reason ?? e.message ?? 'INVITE failed');
     }
-    this.attach(this.dialog);
+    attachDialogHandlers(this.dialog, { onHangup: () => this.hangupCb, onReoffer: () => this.reofferCb, log: this.log });
     return { sdp: this.dialog.remote.sdp };
-  }
-
-  private attach(dialog: SrfDialog): void {
-    dialog.on('destroy', (bye) => {
-      const h: SipHeaders = {};
-      const reason = bye?.get?.('Reason');
-      if (reason) h['Reason'] = reason;
-      this.hangupCb?.({ headers: h });
-    });
-    // WhatsApp allows no renegotiation: hold/resume/refresh are answered on this leg only.
-    const reoffer = (req: SrfRequest, res: SrfResponse) => {
-      const cb = this.reofferCb;
-      if (!cb) return res.send(200, { body: dialog.local.sdp, headers: SDP });
-      cb(req.body ?? '').then(
-        (answer) => { dialog.local.sdp = answer; res.send(200, { body: answer, headers: SDP }); },
-        (err: unknown) => { this.log.warn({ err }, 're-offer from the PBX could not be answered: 488'); res.send(488); },
-      );
-    };
-    dialog.on('modify', reoffer);
-    dialog.on('update', (req, res) => (req.body ? reoffer(req, res) : res.send(200)));
   }
 
   cancel(): void {
