@@ -98,7 +98,7 @@ describe('config/watrunk.example.yaml', () => {
   it('documents numbers[].calling, permission_policy and admin, and is valid', () => {
     const text = readFileSync('config/watrunk.example.yaml', 'utf8');
     for (const key of ['calling:', 'call_hours:', 'holiday_schedule', 'permission_policy:', 'on_lookup_error', 'admin:', 'token_env', 'credentials_state_file']) expect(text).toContain(key);
-    const loaded = loadConfig('config/watrunk.example.yaml', new Proxy({}, { get: () => 'x' }) as NodeJS.ProcessEnv);
+    const loaded = loadConfig('config/watrunk.example.yaml', new Proxy({}, { get: () => 'x'.repeat(32) }) as NodeJS.ProcessEnv);
     expect(loaded.config.numbers[0]!.calling).toMatchObject({ status: 'ENABLED', call_hours: { timezone_id: 'Europe/London' } });
   });
 });
