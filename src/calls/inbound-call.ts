@@ -3,6 +3,7 @@ import type { Metrics } from '../metrics.js';
 import { ProviderError } from '../whatsapp/errors.js';
 import type { CallEvent, CallOffered, CallTerminated } from '../whatsapp/events.js';
 import type { WhatsAppCalls } from '../whatsapp/provider.js';
+import { CallEnding, endOnWhatsApp } from './call-ending.js';
 import { CallRecord } from './call-record.js';
 import { byeReason } from './failure-mapping.js';
 import type { InboundRoute } from './inbound-route.js';
@@ -59,9 +60,7 @@ export class InboundCall {
   private readonly queue: SerialQueue;
   private readonly record: CallRecord;
   private readonly log: Logger;
-  private endedPromise?: Promise<void>;
-  private resolveEnded!: () => void;
-  private readonly ended = new Promise<void>((resolve) => { this.resolveEnded = resolve; });
+  private readonly ending: CallEnding;
 
   constructor(private readonly d: InboundCallDeps) {
     this.log = d.logger.child({ callId: d.id, number: d.numberName, waCallId: d.offer.callId });
@@ -70,6 +69,7 @@ export class InboundCall {
       sipCallId: '', number: d.numberName, from: d.offer.user.number || d.offer.user.userId || '', to: d.route.uri,
     }, d.metrics);
     this.record.waCallId = d.offer.callId;
+    this.ending = new CallEnding({ media: d.media, record: this.record, logger: d.logger, log: this.log, onEnded: d.onEnded });
   }
 
   get id(): string { return this.d.id; }
@@ -102,7 +102,7 @@ export class InboundCall {
     });
   }
 
-  whenEnded(): Promise<void> { return this.ended; }
+  whenEnded(): Promise<void> { return this.ending.ended; }
   idle(): Promise<void> { return this.queue.idle(); }
 
   // --- set-up ---------------------------------------------------------------------------------
@@ -263,34 +263,17 @@ export class InboundCall {
     await this.end('failed');
   }
 
-  private async rejectWhatsApp(): Promise<void> {
-    try {
-      await this.d.calls.reject(this.d.offer.callId);
-    } catch (err) {
-      this.log.error({ err: err instanceof ProviderError ? err.toLog() : err }, 'reject on WhatsApp failed');
-    }
+  private rejectWhatsApp(): Promise<void> {
+    return endOnWhatsApp(this.d.calls, 'reject', this.d.offer.callId, this.log);
   }
 
-  /** Mandatory for billing accuracy (reference §2.1); logged loudly, never thrown. */
-  private async terminateWhatsApp(): Promise<void> {
-    try {
-      await this.d.calls.terminate(this.d.offer.callId);
-    } catch (err) {
-      this.log.error({ err: err instanceof ProviderError ? err.toLog() : err }, 'terminate on WhatsApp failed: the call may stay open');
-    }
+  private terminateWhatsApp(): Promise<void> {
+    return endOnWhatsApp(this.d.calls, 'terminate', this.d.offer.callId, this.log);
   }
 
   private end(outcome: string): Promise<void> {
-    if (this.endedPromise) return this.endedPromise;
     this.stateValue = 'ended';
     if (this.ringTimer) clearTimeout(this.ringTimer);
-    this.record.outcome = outcome;
-    this.endedPromise = this.d.media.close().catch((err: unknown) => this.log.error({ err }, 'media session close failed'))
-      .then(() => {
-        this.record.finish(this.d.logger);
-        this.d.onEnded();
-        this.resolveEnded();
-      });
-    return this.endedPromise;
+    return this.ending.run(outcome);
   }
 }

@@ -3,6 +3,7 @@ import type { Metrics } from '../metrics.js';
 import { ProviderError } from '../whatsapp/errors.js';
 import type { CallEvent, CallTerminated } from '../whatsapp/events.js';
 import type { WhatsAppCalls } from '../whatsapp/provider.js';
+import { CallEnding, endOnWhatsApp } from './call-ending.js';
 import { CallRecord } from './call-record.js';
 import {
   NO_ANSWER, REJECTED, byeReason, failureHeaders, mapProviderError, mapTerminateBeforeAnswer,
@@ -83,9 +84,7 @@ export class OutboundCall {
   private readonly queue: SerialQueue;
   private readonly record: CallRecord;
   private readonly log: Logger;
-  private endedPromise?: Promise<void>;
-  private resolveEnded!: () => void;
-  private readonly ended = new Promise<void>((resolve) => { this.resolveEnded = resolve; });
+  private readonly ending: CallEnding;
 
   constructor(private readonly d: OutboundCallDeps) {
     this.log = d.logger.child({ callId: d.id, number: d.numberName, trunk: d.trunkName, sipCallId: d.leg.sipCallId });
@@ -93,6 +92,7 @@ export class OutboundCall {
     this.record = new CallRecord(d.id, 'pbx-to-whatsapp', {
       sipCallId: d.leg.sipCallId, number: d.numberName, trunk: d.trunkName, from: d.leg.from.user, to: d.callee,
     }, d.metrics);
+    this.ending = new CallEnding({ media: d.media, record: this.record, logger: d.logger, log: this.log, onEnded: d.onEnded });
     d.leg.onCancel(() => {
       this.cancelled = true;
       this.queue.push(() => this.onPbxCancel());
@@ -135,7 +135,7 @@ export class OutboundCall {
 
   /** Resolves when the call has ended and every resource is released. */
   whenEnded(): Promise<void> {
-    return this.ended;
+    return this.ending.ended;
   }
 
   /** Resolves when every input queued so far has been handled (tests). */
@@ -348,15 +348,8 @@ export class OutboundCall {
     return this.fail(NO_ANSWER);
   }
 
-  /** `terminate` is mandatory for billing (reference §2.1); failures are logged loudly, never thrown. */
   private async terminateWhatsApp(): Promise<void> {
-    if (!this.waCallId) return;
-    try {
-      await this.d.calls.terminate(this.waCallId);
-    } catch (err) {
-      const detail = err instanceof ProviderError ? err.toLog() : err;
-      this.log.error({ err: detail, waCallId: this.waCallId }, 'terminate on WhatsApp failed: the call may stay open and billed');
-    }
+    if (this.waCallId) await endOnWhatsApp(this.d.calls, 'terminate', this.waCallId, this.log);
   }
 
   private async fail(f: SipFailureResponse): Promise<void> {
@@ -368,17 +361,9 @@ export class OutboundCall {
   }
 
   private end(outcome: string): Promise<void> {
-    if (this.endedPromise) return this.endedPromise;
     this.stateValue = 'ended';
     this.clearTimers();
-    this.record.outcome = outcome;
-    this.endedPromise = this.d.media.close().catch((err: unknown) => this.log.error({ err }, 'media session close failed'))
-      .then(() => {
-        this.record.finish(this.d.logger);
-        this.d.onEnded();
-        this.resolveEnded();
-      });
-    return this.endedPromise;
+    return this.ending.run(outcome);
   }
 
   private clearTimers(): void {

@@ -7,7 +7,7 @@ import type { GraphTarget } from '../../src/adapters/meta/graph-types.js';
 
 /** Shared fixtures for the meta-graph-*.test.ts files: a stub Graph API on 127.0.0.1:0. */
 
-export const TOKEN = 'EAAGm0PX4ZCpsBAS3cr3tT0k3nNeverLogMe';
+export const TOKEN = 'test-only-token-not-real-NeverLogMe-7f3a';
 
 export interface SeenRequest {
   method: string;
