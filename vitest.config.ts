@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 // Three tiers (see README "Tests"):
 //  unit  - pure logic with fakes, no network beyond 127.0.0.1 HTTP servers started in-process
 //  media - real rtpengine (Debian rtpengine-daemon) + real WebRTC peer (@roamhq/wrtc), fake SIP leg
-//  e2e   - real drachtio-server (DRACHTIO_BIN or PATH) + rtpengine + SIPp/baresip; skips loudly when absent
+//  e2e   - real drachtio-server (DRACHTIO_BIN or PATH) + rtpengine + SIPp; skips loudly when absent
 // Tiers run one after another (groupOrder): media and e2e tests measure real-time audio and must
 // not compete with the unit tier for the machine's cores.
 export default defineConfig({

@@ -2,7 +2,6 @@
 # Installs the system packages watrunk's tests and local runs use, from Debian's archive:
 #   rtpengine-daemon  media engine (WebRTC <-> RTP, transcoding)
 #   sip-tester        SIPp, the PBX stand-in in end-to-end tests
-#   baresip-core      a second real SIP UA for end-to-end tests
 # drachtio-server is not packaged in Debian: production uses the drachtio/drachtio-server Docker
 # image; end-to-end tests use a binary named by DRACHTIO_BIN or found on PATH, and skip loudly without one.
 set -euo pipefail
@@ -10,7 +9,6 @@ set -euo pipefail
 need=()
 command -v rtpengine >/dev/null 2>&1 || need+=(rtpengine-daemon)
 command -v sipp >/dev/null 2>&1 || need+=(sip-tester)
-command -v baresip >/dev/null 2>&1 || need+=(baresip-core)
 
 if [ ${#need[@]} -eq 0 ]; then
   echo "install-deps: system packages already present"
