@@ -22,6 +22,7 @@ export interface ActiveCall {
 export class CallRegistry {
   private readonly byId = new Map<string, ActiveCall>();
   private readonly byWhatsAppId = new Map<string, ActiveCall>();
+  private readonly whatsAppIdOf = new Map<ActiveCall, string>();
   private readonly held: LRUCache<string, CallEvent[]>;
 
   constructor(opts: { holdMs?: number; holdCapacity?: number } = {}) {
@@ -35,6 +36,7 @@ export class CallRegistry {
   /** The call now knows its WhatsApp id: index it and deliver anything held for it. */
   bindWhatsAppId(call: ActiveCall, waCallId: string): void {
     this.byWhatsAppId.set(waCallId, call);
+    this.whatsAppIdOf.set(call, waCallId);
     const held = this.held.get(waCallId);
     if (held) {
       this.held.delete(waCallId);
@@ -44,7 +46,9 @@ export class CallRegistry {
 
   remove(call: ActiveCall): void {
     this.byId.delete(call.id);
-    for (const [wa, c] of this.byWhatsAppId) if (c === call) this.byWhatsAppId.delete(wa);
+    const wa = this.whatsAppIdOf.get(call);
+    if (wa !== undefined && this.byWhatsAppId.get(wa) === call) this.byWhatsAppId.delete(wa);
+    this.whatsAppIdOf.delete(call);
   }
 
   /**

@@ -20,13 +20,8 @@ export interface ActionRecord {
   result: 'ok' | number;
 }
 
-export interface SimulatedCall {
-  id: string;
-  phoneNumberId: string;
-  businessNumber: string;
-  direction: Direction;
-  state: CallState;
-  user: SimulatedUser;
+/** When things happened to a call (epoch ms, the simulator's clock) and how it ended. */
+export interface CallTimeline {
   createdAt: number;
   ringingAt?: number;
   preAcceptedAt?: number;
@@ -35,6 +30,15 @@ export interface SimulatedCall {
   endedBy?: EndedBy;
   endStatus?: 'COMPLETED' | 'FAILED';
   endReason?: string;
+}
+
+export interface SimulatedCall extends CallTimeline {
+  id: string;
+  phoneNumberId: string;
+  businessNumber: string;
+  direction: Direction;
+  state: CallState;
+  user: SimulatedUser;
   /** Offer: the business's (BIC) or Meta's (UIC). Answer: the user's (BIC) or the business's (UIC). */
   offerSdp?: string;
   answerSdp?: string;
@@ -52,22 +56,13 @@ export interface SimulatedCall {
   dtmfSent: string;
 }
 
-export interface SimulatedCallView {
+export interface SimulatedCallView extends CallTimeline {
   id: string;
   phoneNumberId: string;
   businessNumber: string;
   direction: Direction;
   state: CallState;
   user: { number: string; userId?: string; name?: string };
-  /** Epoch ms (the simulator's clock). */
-  createdAt: number;
-  ringingAt?: number;
-  preAcceptedAt?: number;
-  acceptedAt?: number;
-  endedAt?: number;
-  endedBy?: EndedBy;
-  endStatus?: 'COMPLETED' | 'FAILED';
-  endReason?: string;
   bizOpaqueCallbackData?: string;
   webhooks: Array<{ seq: number; summary: string; outcome: string; attempts: number; faults: string[]; createdAt: number }>;
   actions: ActionRecord[];

@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SIPP_OK_TO_REQUEST } from './sipp-common.js';
 
 /**
  * SIPp UAC scenarios for the PBX side of end-to-end tests, generated per test so each states
@@ -114,20 +115,6 @@ const BYE = `
   </send>
   <recv response="200" crlf="true" />`;
 
-const ANSWER_BYE = `
-  <send>
-    <![CDATA[
-
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-
-    ]]>
-  </send>`;
 
 // [branch-4]: the CANCEL is the 5th scenario step (INVITE, 100, 180, 183, CANCEL) and must carry
 // the INVITE's branch (RFC 3261 §9.1).
@@ -161,7 +148,7 @@ export function uacScenarioXml(outcome: UacOutcome, extraHeaders: string[] = [])
       if (outcome.kind === 'answer-then-bye') {
         parts.push(`  <pause milliseconds="${outcome.holdMs}" />`, BYE);
       } else {
-        parts.push(`  <recv request="BYE" timeout="${outcome.maxWaitMs}" />`, ANSWER_BYE);
+        parts.push(`  <recv request="BYE" timeout="${outcome.maxWaitMs}" />`, SIPP_OK_TO_REQUEST);
       }
       break;
     case 'fail':

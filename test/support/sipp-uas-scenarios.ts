@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SIPP_OK_TO_REQUEST } from './sipp-common.js';
 
 /**
  * SIPp UAS scenarios: the PBX answering watrunk's INVITE for a WhatsApp user's call. SIPp does
@@ -82,20 +83,6 @@ const BYE = `
   </send>
   <recv response="200" />`;
 
-const OK_TO_REQUEST = `
-  <send>
-    <![CDATA[
-
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-
-    ]]>
-  </send>`;
 
 export function uasScenarioXml(b: UasBehaviour): string {
   const parts = [`<?xml version="1.0" encoding="ISO-8859-1" ?>\n<!DOCTYPE scenario SYSTEM "sipp.dtd">\n<scenario name="watrunk e2e UAS ${b.kind}">`, RECV_INVITE, response('180 Ringing', false)];
@@ -105,13 +92,13 @@ export function uasScenarioXml(b: UasBehaviour): string {
       parts.push(response('183 Session Progress', true), `  <pause milliseconds="${b.answerAfterMs}" />`, response('200 OK', true), '  <recv request="ACK" />');
       // A BYE from the UAS swaps the INVITE's From and To (RFC 3261 §12.2.1.1).
       if (b.kind === 'answer-then-bye') parts.push(`  <pause milliseconds="${b.holdMs}" />`, BYE);
-      else parts.push(`  <recv request="BYE" timeout="${b.maxWaitMs}" />`, OK_TO_REQUEST);
+      else parts.push(`  <recv request="BYE" timeout="${b.maxWaitMs}" />`, SIPP_OK_TO_REQUEST);
       break;
     case 'reject':
       parts.push(response(`${b.status} Rejected`, false), '  <recv request="ACK" />');
       break;
     case 'ring-until-cancel':
-      parts.push(`  <recv request="CANCEL" timeout="${b.maxWaitMs}" />`, OK_TO_REQUEST, response('487 Request Terminated', false, true), '  <recv request="ACK" />');
+      parts.push(`  <recv request="CANCEL" timeout="${b.maxWaitMs}" />`, SIPP_OK_TO_REQUEST, response('487 Request Terminated', false, true), '  <recv request="ACK" />');
       break;
   }
   parts.push('</scenario>\n');

@@ -38,3 +38,13 @@ export function attachDialogHandlers(dialog: SrfDialog, h: {
   dialog.on('modify', reoffer);
   dialog.on('update', (req, res) => (req.body ? reoffer(req, res) : res.send(200)));
 }
+
+/** BYE on an established dialog; a dialog already gone is nothing to do, a failure is logged. */
+export async function sendBye(dialog: SrfDialog | undefined, headers: SipHeaders, log: Logger): Promise<void> {
+  if (!dialog || !dialog.connected) return;
+  try {
+    await dialog.destroy({ headers });
+  } catch (err) {
+    log.warn({ err }, 'BYE to the PBX failed');
+  }
+}

@@ -1,6 +1,6 @@
 import type { Logger } from '../../logging.js';
 import type { InboundPbxLeg, SipHangup, SipHeaders, SipParty } from '../../calls/ports/sip.js';
-import { attachDialogHandlers } from './dialog-handlers.js';
+import { attachDialogHandlers, sendBye } from './dialog-handlers.js';
 import { uriUser } from './sip-uri.js';
 import type { SrfDialog, SrfLike, SrfRequest, SrfResponse } from './srf-types.js';
 
@@ -71,14 +71,8 @@ export class DrachtioInboundLeg implements InboundPbxLeg {
     else this.res.send(status, { headers });
   }
 
-  async hangup(headers: SipHeaders = {}): Promise<void> {
-    const d = this.dialog;
-    if (!d || !d.connected) return;
-    try {
-      await d.destroy({ headers });
-    } catch (err) {
-      this.log.warn({ err }, 'BYE to the PBX failed');
-    }
+  hangup(headers: SipHeaders = {}): Promise<void> {
+    return sendBye(this.dialog, headers, this.log);
   }
 
   onCancel(cb: () => void): void {

@@ -2,7 +2,7 @@ import type { Logger } from '../../logging.js';
 import {
   SipFailure, type OutboundPbxLeg, type OutboundProgress, type PbxDialer, type PbxInviteRequest, type SipHangup, type SipHeaders,
 } from '../../calls/ports/sip.js';
-import { attachDialogHandlers } from './dialog-handlers.js';
+import { attachDialogHandlers, sendBye } from './dialog-handlers.js';
 import type { SrfDialog, SrfRequest, SrfUac } from './srf-types.js';
 
 
@@ -49,14 +49,8 @@ export class DrachtioOutboundLeg implements OutboundPbxLeg {
     this.inviteReq?.cancel();
   }
 
-  async hangup(headers: SipHeaders = {}): Promise<void> {
-    const d = this.dialog;
-    if (!d || !d.connected) return;
-    try {
-      await d.destroy({ headers });
-    } catch (err) {
-      this.log.warn({ err }, 'BYE to the PBX failed');
-    }
+  hangup(headers: SipHeaders = {}): Promise<void> {
+    return sendBye(this.dialog, headers, this.log);
   }
 
   onHangup(cb: (info: SipHangup) => void): void { this.hangupCb = cb; }
