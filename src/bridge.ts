@@ -60,6 +60,15 @@ function outboundTiming(config: ConfigFile) {
     mediaPollMs: config.calls.media_poll_ms,
     answerOnFirstMedia: config.calls.answer_on_first_media,
     firstMediaPackets: config.calls.first_media_packets,
+    mediaWatch: mediaWatchTiming(config),
+  };
+}
+
+function mediaWatchTiming(config: ConfigFile) {
+  return {
+    pbxTimeoutMs: config.calls.pbx_media_timeout_s * 1000,
+    whatsappTimeoutMs: config.calls.whatsapp_media_timeout_s * 1000,
+    checkIntervalMs: config.calls.media_check_interval_s * 1000,
   };
 }
 
@@ -132,6 +141,7 @@ export async function startBridge(loaded: LoadedConfig, opts: BridgeOptions = {}
 
   const whatsappCalls = new WhatsAppCallIntake({
     registry, numbers, media, dialer, inboundPasswords: secrets.inboundPasswords ?? new Map(), logger, metrics,
+    mediaWatch: mediaWatchTiming(config),
   });
 
   const dispatcher = new EventDispatcher({

@@ -7,9 +7,10 @@ import { CallEnding, endOnWhatsApp } from './call-ending.js';
 import { CallRecord } from './call-record.js';
 import { byeReason } from './failure-mapping.js';
 import type { InboundRoute } from './inbound-route.js';
+import { MediaWatch, type MediaTimeout, type MediaWatchTiming } from './media-watch.js';
+import { PbxReoffers } from './pbx-reoffer.js';
 import type { MediaSession } from './ports/media-engine.js';
-import { SipFailure, type OutboundPbxLeg, type OutboundProgress, type PbxDialer } from './ports/sip.js';
-import { ReofferAnswerer } from './sdp-reanswer.js';
+import { SipFailure, type OutboundPbxLeg, type OutboundProgress, type PbxDialer, type SipHangup } from './ports/sip.js';
 import { SerialQueue } from './serial-queue.js';
 
 /**
@@ -42,6 +43,8 @@ export interface InboundCallDeps {
   numberName: string;
   /** CANCEL the PBX and reject on WhatsApp when the PBX has not answered in time. */
   ringTimeoutMs: number;
+  /** Dead-peer detection from RTP once answered (absent: off). */
+  mediaWatch?: MediaWatchTiming;
   logger: Logger;
   metrics: Metrics;
   onEnded: () => void;
@@ -55,7 +58,8 @@ export class InboundCall {
   private waAnswer?: string;
   private preAccepted = false;
   private pbxOffer?: string;
-  private reanswer?: ReofferAnswerer;
+  private reoffers?: PbxReoffers;
+  private watch?: MediaWatch;
   private ringTimer?: NodeJS.Timeout;
   private readonly queue: SerialQueue;
   private readonly record: CallRecord;
@@ -128,11 +132,10 @@ export class InboundCall {
       ...(this.d.auth ? { auth: this.d.auth } : {}),
     });
     this.leg = leg;
-    this.reanswer = new ReofferAnswerer(this.pbxOffer);
-    leg.onHangup(() => this.queue.push(() => this.onPbxHangup()));
+    leg.onHangup((info) => this.queue.push(() => this.onPbxHangup(info)));
     leg.onReoffer(async (sdp) => {
-      this.log.info('PBX re-offer (hold/refresh) answered locally; WhatsApp leg unchanged');
-      return this.reanswer!.answer(sdp);
+      if (!this.reoffers) throw new Error('re-offer before the PBX answered');
+      return this.reoffers.answer(sdp);
     });
     this.stateValue = 'ringing';
     this.ringTimer = setTimeout(() => this.queue.push(() => this.onRingTimeout()), this.d.ringTimeoutMs);
@@ -182,6 +185,30 @@ export class InboundCall {
     this.record.answered();
     this.record.sipStatus = 200;
     this.log.info({ preAccepted: this.preAccepted }, 'call answered');
+    this.watchMedia();
+  }
+
+  private watchMedia(): void {
+    if (!this.d.mediaWatch) return;
+    this.watch = new MediaWatch({
+      media: this.d.media, timing: this.d.mediaWatch, log: this.log,
+      pbxSends: () => this.reoffers?.pbxSends ?? true,
+      onTimeout: (cause, silentForMs) => { void this.queue.push(() => this.onMediaTimeout(cause, silentForMs)); },
+    });
+    this.watch.start();
+  }
+
+  /** A side stopped sending RTP: the peer is gone (docs/sip.md#dead-peers). End both sides. */
+  private async onMediaTimeout(cause: MediaTimeout, silentForMs: number): Promise<void> {
+    if (this.stateValue !== 'answered') return;
+    const side = cause === 'pbx_media_timeout' ? 'the PBX' : 'WhatsApp';
+    this.log.warn({ cause, silentForMs }, `no media from ${side}: ending the call`);
+    this.record.endedBy = 'watrunk';
+    this.record.cause = cause;
+    await this.terminateWhatsApp();
+    // Q.850 cause 102: recovery on timer expiry.
+    await this.leg?.hangup({ Reason: `Q.850;cause=102;text="no media from ${side}"`, 'X-WA-Call-Id': this.d.offer.callId });
+    await this.end('media_timeout');
   }
 
   private async onPbxFailed(err: unknown): Promise<void> {
@@ -195,12 +222,19 @@ export class InboundCall {
     await this.end('failed');
   }
 
-  private async onPbxHangup(): Promise<void> {
+  private async onPbxHangup(info: SipHangup): Promise<void> {
     if (this.stateValue === 'ended') return;
-    this.record.endedBy = 'pbx';
-    this.log.info('PBX hung up');
+    if (info.lost) {
+      // The SIP adapter found the PBX unreachable and has already sent BYE.
+      this.record.endedBy = 'watrunk';
+      this.record.cause = info.lost;
+      this.log.warn({ cause: info.lost }, 'the PBX stopped answering in the dialog: ending the call');
+    } else {
+      this.record.endedBy = 'pbx';
+      this.log.info('PBX hung up');
+    }
     await this.terminateWhatsApp();
-    await this.end('completed');
+    await this.end(info.lost ? 'pbx_lost' : 'completed');
   }
 
   private async onRingTimeout(): Promise<void> {
@@ -238,6 +272,7 @@ export class InboundCall {
   private async makeAnswer(pbxSdp: string): Promise<boolean> {
     try {
       this.waAnswer = await this.d.media.answerFromPbx(pbxSdp);
+      this.reoffers = new PbxReoffers(this.d.media, this.log, pbxSdp, this.pbxOffer!);
       return this.stateValue !== 'ended';
     } catch (err) {
       this.log.error({ err }, 'media engine refused the PBX\'s SDP');
@@ -273,6 +308,7 @@ export class InboundCall {
 
   private end(outcome: string): Promise<void> {
     this.stateValue = 'ended';
+    this.watch?.stop();
     if (this.ringTimer) clearTimeout(this.ringTimer);
     return this.ending.run(outcome);
   }

@@ -9,9 +9,11 @@ import {
   NO_ANSWER, REJECTED, byeReason, failureHeaders, mapProviderError, mapTerminateBeforeAnswer,
   type SipFailureResponse,
 } from './failure-mapping.js';
+import { MediaWatch, type MediaTimeout, type MediaWatchTiming } from './media-watch.js';
+import { checkPbxOffer, restoreDeclined, type DeclinedMedia } from './pbx-sdp.js';
+import { PbxReoffers } from './pbx-reoffer.js';
 import type { MediaSession } from './ports/media-engine.js';
-import type { InboundPbxLeg, SipHeaders } from './ports/sip.js';
-import { ReofferAnswerer } from './sdp-reanswer.js';
+import type { InboundPbxLeg, SipHangup, SipHeaders } from './ports/sip.js';
 import { SerialQueue } from './serial-queue.js';
 
 /**
@@ -38,14 +40,9 @@ export interface OutboundCallTiming {
   answerOnFirstMedia: boolean;
   /** Packets from WhatsApp that count as "media has started". */
   firstMediaPackets: number;
+  /** Dead-peer detection from RTP once answered (absent: off). */
+  mediaWatch?: MediaWatchTiming;
 }
-
-export const DEFAULT_OUTBOUND_TIMING: OutboundCallTiming = {
-  noAnswerTimeoutMs: 60_000,
-  mediaPollMs: 200,
-  answerOnFirstMedia: true,
-  firstMediaPackets: 3,
-};
 
 /** Whether the WhatsApp user may be called (trunks[].permission_policy); a refusal carries its SIP answer. */
 export type PermissionVerdict = { allow: true; warning?: string } | ({ allow: false } & SipFailureResponse);
@@ -80,7 +77,9 @@ export class OutboundCall {
   private cancelled = false;
   private noAnswerTimer?: NodeJS.Timeout;
   private mediaPoll?: NodeJS.Timeout;
-  private reanswer?: ReofferAnswerer;
+  private reoffers?: PbxReoffers;
+  private declined: DeclinedMedia[] = [];
+  private watch?: MediaWatch;
   private readonly queue: SerialQueue;
   private readonly record: CallRecord;
   private readonly log: Logger;
@@ -97,7 +96,7 @@ export class OutboundCall {
       this.cancelled = true;
       this.queue.push(() => this.onPbxCancel());
     });
-    d.leg.onHangup(() => this.queue.push(() => this.onPbxHangup()));
+    d.leg.onHangup((info) => this.queue.push(() => this.onPbxHangup(info)));
     d.leg.onReoffer(async (sdp) => this.onPbxReoffer(sdp));
   }
 
@@ -157,9 +156,18 @@ export class OutboundCall {
       }
       if (verdict.warning) this.log.warn(verdict.warning);
     }
+    const pbxOffer = checkPbxOffer(this.d.leg.sdp);
+    if (!pbxOffer.ok) {
+      this.log.warn({ warning: pbxOffer.warning }, 'the PBX\'s SDP offer cannot be bridged: 488');
+      return this.fail({ status: 488, reason: 'Not Acceptable Here', warning: pbxOffer.warning, cause: pbxOffer.cause });
+    }
+    if (pbxOffer.declined.length > 0 || pbxOffer.removedPayloads.length > 0) {
+      this.log.info({ declined: pbxOffer.declined.map((m) => m.line), removedPayloads: pbxOffer.removedPayloads }, 'streams or payloads of the PBX offer declined');
+    }
+    this.declined = pbxOffer.declined;
     let offer: string;
     try {
-      offer = await this.d.media.offerToWhatsApp(this.d.leg.sdp);
+      offer = await this.d.media.offerToWhatsApp(pbxOffer.sdp);
     } catch (err) {
       this.log.error({ err }, 'media engine could not build the WebRTC offer');
       return this.fail({ status: 503, reason: 'Media Unavailable', warning: 'media engine error', retryAfter: 5, cause: 'media_error' });
@@ -228,7 +236,7 @@ export class OutboundCall {
     }
     let pbxSdp: string;
     try {
-      pbxSdp = await this.d.media.answerFromWhatsApp(sdp);
+      pbxSdp = restoreDeclined(await this.d.media.answerFromWhatsApp(sdp), this.declined);
     } catch (err) {
       this.log.error({ err }, 'media engine refused WhatsApp\'s SDP answer');
       await this.terminateWhatsApp();
@@ -236,7 +244,7 @@ export class OutboundCall {
     }
     if (this.stateValue === 'ended') return;
     this.pbxSdp = pbxSdp;
-    this.reanswer = new ReofferAnswerer(pbxSdp);
+    this.reoffers = new PbxReoffers(this.d.media, this.log, this.d.leg.sdp, pbxSdp);
     // Early media: the PBX gets the media path now, so it hears the WhatsApp user from the first
     // word even though Meta's ACCEPTED arrives late (reference §3.4).
     this.d.leg.progress(183, { sdp: pbxSdp, headers: this.waHeaders() });
@@ -309,6 +317,31 @@ export class OutboundCall {
     this.record.answered();
     this.record.sipStatus = 200;
     this.log.info({ trigger }, 'call answered');
+    this.watchMedia();
+  }
+
+  private watchMedia(): void {
+    const timing = this.d.timing.mediaWatch;
+    if (!timing) return;
+    this.watch = new MediaWatch({
+      media: this.d.media, timing, log: this.log,
+      pbxSends: () => this.reoffers?.pbxSends ?? true,
+      onTimeout: (cause, silentForMs) => { void this.queue.push(() => this.onMediaTimeout(cause, silentForMs)); },
+    });
+    this.watch.start();
+  }
+
+  /** A side stopped sending RTP: the peer is gone (docs/sip.md#dead-peers). End both sides. */
+  private async onMediaTimeout(cause: MediaTimeout, silentForMs: number): Promise<void> {
+    if (this.stateValue !== 'answered') return;
+    const side = cause === 'pbx_media_timeout' ? 'the PBX' : 'WhatsApp';
+    this.log.warn({ cause, silentForMs }, `no media from ${side}: ending the call`);
+    this.record.endedBy = 'watrunk';
+    this.record.cause = cause;
+    await this.terminateWhatsApp();
+    // Q.850 cause 102: recovery on timer expiry.
+    await this.d.leg.hangup({ Reason: `Q.850;cause=102;text="no media from ${side}"`, ...this.waHeaders() });
+    await this.end('media_timeout');
   }
 
   // --- PBX side -------------------------------------------------------------------------------
@@ -324,18 +357,24 @@ export class OutboundCall {
     await this.end('cancelled');
   }
 
-  private async onPbxHangup(): Promise<void> {
+  private async onPbxHangup(info: SipHangup): Promise<void> {
     if (this.stateValue === 'ended') return;
-    this.record.endedBy = 'pbx';
-    this.log.info('PBX hung up');
+    if (info.lost) {
+      // The SIP adapter found the PBX unreachable and has already sent BYE.
+      this.record.endedBy = 'watrunk';
+      this.record.cause = info.lost;
+      this.log.warn({ cause: info.lost }, 'the PBX stopped answering in the dialog: ending the call');
+    } else {
+      this.record.endedBy = 'pbx';
+      this.log.info('PBX hung up');
+    }
     await this.terminateWhatsApp();
-    await this.end('completed');
+    await this.end(info.lost ? 'pbx_lost' : 'completed');
   }
 
   private async onPbxReoffer(sdp: string): Promise<string> {
-    this.log.info('PBX re-offer (hold/refresh) answered locally; WhatsApp leg unchanged');
-    if (!this.reanswer) throw new Error('re-offer before the call was answered');
-    return this.reanswer.answer(sdp);
+    if (!this.reoffers) throw new Error('re-offer before the call has media');
+    return this.reoffers.answer(sdp);
   }
 
   // --- timers and teardown --------------------------------------------------------------------
@@ -367,6 +406,7 @@ export class OutboundCall {
   }
 
   private clearTimers(): void {
+    this.watch?.stop();
     if (this.noAnswerTimer) clearTimeout(this.noAnswerTimer);
     if (this.mediaPoll) clearTimeout(this.mediaPoll);
     this.noAnswerTimer = undefined;

@@ -3,6 +3,7 @@ import type { Metrics } from '../metrics.js';
 import type { CallOffered } from '../whatsapp/events.js';
 import type { CallRegistry } from './call-registry.js';
 import { InboundCall } from './inbound-call.js';
+import type { MediaWatchTiming } from './media-watch.js';
 import { routeInbound } from './inbound-route.js';
 import { newCallId, type BusinessNumber } from './pbx-call-intake.js';
 import type { MediaEngine } from './ports/media-engine.js';
@@ -18,6 +19,8 @@ export interface WhatsAppCallIntakeDeps {
   logger: Logger;
   metrics: Metrics;
   newId?: () => string;
+  /** Dead-peer detection from RTP once answered (absent: off). */
+  mediaWatch?: MediaWatchTiming;
 }
 
 /**
@@ -61,6 +64,7 @@ export class WhatsAppCallIntake {
       calls: business.calls,
       numberName,
       ringTimeoutMs: inbound.ring_timeout_s * 1000,
+      ...(this.d.mediaWatch ? { mediaWatch: this.d.mediaWatch } : {}),
       logger: this.d.logger,
       metrics: this.d.metrics,
       onEnded: () => this.d.registry.remove(call),

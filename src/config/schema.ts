@@ -162,7 +162,26 @@ export const configSchema = z.object({
     answer_on_first_media: z.boolean().default(true),
     first_media_packets: z.number().int().min(1).default(3),
     media_poll_ms: z.number().int().min(20).default(200),
-  }).strict().default({ no_answer_timeout_s: 60, answer_on_first_media: true, first_media_packets: 3, media_poll_ms: 200 }),
+    /** End an answered call when no RTP came from the PBX for this long (not while it holds); 0: off. */
+    pbx_media_timeout_s: z.number().int().min(0).max(3600).default(30),
+    /** End an answered call when no RTP came from WhatsApp for this long; 0: off. */
+    whatsapp_media_timeout_s: z.number().int().min(0).max(3600).default(30),
+    /** How often the media engine's packet counters are read for the two timeouts above. */
+    media_check_interval_s: z.number().int().min(1).max(60).default(5),
+    /** RFC 4028 session timers on the PBX legs. */
+    session_timer: z.object({
+      /** Session-Expires asked for on INVITEs to the PBX (watrunk refreshes); 0: none. */
+      expires_s: z.number().int().min(0).max(86_400).default(1800),
+      /** Smaller Session-Expires from a PBX are answered 422 with this Min-SE. */
+      min_se_s: z.number().int().min(90).max(86_400).default(90),
+    }).strict().default({ expires_s: 1800, min_se_s: 90 }),
+    /** In-dialog OPTIONS to the PBX every this many seconds, for PBXs without session timers; 0: off. */
+    options_ping_s: z.number().int().min(0).max(3600).default(0),
+  }).strict().default({
+    no_answer_timeout_s: 60, answer_on_first_media: true, first_media_packets: 3, media_poll_ms: 200,
+    pbx_media_timeout_s: 30, whatsapp_media_timeout_s: 30, media_check_interval_s: 5,
+    session_timer: { expires_s: 1800, min_se_s: 90 }, options_ping_s: 0,
+  }),
   /** Admin HTTP API under `path_prefix` on the http port (src/control/admin-api.ts). Absent: no admin API. */
   admin: adminSchema.optional(),
 }).strict().superRefine((cfg, ctx) => {

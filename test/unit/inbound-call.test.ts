@@ -22,7 +22,7 @@ function offer(extra: Partial<CallOffered> = {}): CallOffered {
   };
 }
 
-function harness(opts: { ringTimeoutS?: number; inbound?: Record<string, unknown> | null } = {}) {
+function harness(opts: { ringTimeoutS?: number; inbound?: Record<string, unknown> | null; mediaWatch?: { pbxTimeoutMs: number; whatsappTimeoutMs: number; checkIntervalMs: number } } = {}) {
   const number = numberSchema.parse({
     name: 'sales', phone_number_id: PNID, display_number: '15551112222', access_token_env: 'T',
     ...(opts.inbound === null ? {} : { inbound: { target: 'sip:{to}@127.0.0.1:5080', ring_timeout_s: opts.ringTimeoutS ?? 25, ...opts.inbound } }),
@@ -34,6 +34,7 @@ function harness(opts: { ringTimeoutS?: number; inbound?: Record<string, unknown
   const intake = new WhatsAppCallIntake({
     registry, numbers: new Map([['sales', { config: number, calls: wa }]]), media, dialer,
     inboundPasswords: new Map(), logger: pino({ level: 'silent' }), metrics: new Metrics(), newId: () => 'wt-in-1',
+    ...(opts.mediaWatch ? { mediaWatch: opts.mediaWatch } : {}),
   });
   const start = async (o = offer()) => (await intake.handleOffer(o, 'sales')) as InboundCall;
   const deliver = async (call: InboundCall, e: CallEvent) => { registry.route(e); await settle(call); };
@@ -253,5 +254,43 @@ describe('routeInbound', () => {
   it('payload line breaks cannot inject SIP headers', () => {
     const r = routeInbound(number, offer({ ctaPayload: 'x\r\nX-Evil: 1' }))!;
     expect(r.headers['X-WA-CTA-Payload']).not.toMatch(/[\r\n]/);
+  });
+});
+
+describe('InboundCall: PBXs that vanish or re-offer', () => {
+  async function answeredCall(h: ReturnType<typeof harness>) {
+    const call = await h.start();
+    h.dialer.last.answer(PBX_ANSWER);
+    await settle(call);
+    expect(call.state).toBe('answered');
+    return { call, leg: h.dialer.last, session: h.media.sessions.get('wt-in-1')! };
+  }
+
+  it('no RTP from the PBX after answer: terminate on WhatsApp and BYE with Q.850 102', async () => {
+    const h = harness({ mediaWatch: { pbxTimeoutMs: 60, whatsappTimeoutMs: 0, checkIntervalMs: 10 } });
+    const { call, leg } = await answeredCall(h);
+    await call.whenEnded();
+    expect(actions(h.wa)).toEqual(['accept', 'terminate']);
+    expect(leg.byes[0]!['Reason']).toMatch(/^Q\.850;cause=102;text="no media from the PBX"/);
+    expect(h.media.openSessions()).toEqual([]);
+  });
+
+  it('the SIP adapter lost the PBX (OPTIONS probe): terminate on WhatsApp', async () => {
+    const h = harness();
+    const { call, leg } = await answeredCall(h);
+    leg.lose('options_probe_failed');
+    await call.whenEnded();
+    expect(actions(h.wa)).toEqual(['accept', 'terminate']);
+    expect(leg.byes).toEqual([]);
+  });
+
+  it('a changed re-offer from the PBX goes to the media engine; WhatsApp hears nothing of it', async () => {
+    const h = harness();
+    const { leg, session } = await answeredCall(h);
+    const moved = PBX_ANSWER.replace('o=- 3 1', 'o=- 3 2').replace('30010', '30020');
+    const answer = await leg.reoffer(moved);
+    expect(session.reoffers).toEqual([moved]);
+    expect(answer).toMatch(/^m=audio /m);
+    expect(actions(h.wa)).toEqual(['accept']);
   });
 });

@@ -449,3 +449,88 @@ describe('OutboundCall: call permission gate (trunks[].permission_policy)', () =
     expect(h.wa.count('connect')).toBe(1);
   });
 });
+
+describe('OutboundCall: what real PBXs send, and PBXs that vanish', () => {
+  const SAVPF_OFFER = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 UDP/TLS/RTP/SAVPF 0\r\na=rtpmap:0 PCMU/8000\r\na=fingerprint:sha-256 AB:CD\r\n';
+  const watch = { pbxTimeoutMs: 60, whatsappTimeoutMs: 60, checkIntervalMs: 10 };
+
+  async function answered(h: ReturnType<typeof harness>, leg = new FakePbxLeg()) {
+    const { call } = await h.place(leg);
+    await h.deliver(h.ev.answered(), call);
+    await h.deliver(h.ev.accepted(), call);
+    expect(leg.statuses).toEqual([183, 200]);
+    return { leg, call, session: h.media.sessions.get(call.id)! };
+  }
+
+  it('a WebRTC (SAVPF) offer from the trunk is refused 488 with a Warning, before anything reaches Meta', async () => {
+    const h = harness();
+    const { leg, call } = await h.place(new FakePbxLeg({ sdp: SAVPF_OFFER }));
+    await call.whenEnded();
+    expect(leg.final).toMatchObject({ status: 488 });
+    expect(leg.final!.headers['Warning']).toMatch(/^399 watrunk ".*UDP\/TLS\/RTP\/SAVPF.*RTP\/AVP/);
+    expect(h.wa.actions).toEqual([]);
+    expect(h.media.openSessions()).toEqual([]);
+  });
+
+  it('a re-INVITE with a changed SDP goes to the media engine; an unchanged one (refresh) is answered locally', async () => {
+    const h = harness({ timing: { answerOnFirstMedia: false } });
+    const { leg, session } = await answered(h);
+    const refresh = await leg.reoffer(leg.sdp);
+    expect(session.reoffers).toEqual([]);
+    expect(refresh).toMatch(/^m=audio 30010 /m);
+    const moved = leg.sdp.replace('o=- 1 1', 'o=- 1 2').replace('40000', '40100');
+    await leg.reoffer(moved);
+    expect(session.reoffers).toEqual([moved]);
+  });
+
+  it('a re-INVITE with SRTP is refused (488) and the call goes on', async () => {
+    const h = harness({ timing: { answerOnFirstMedia: false } });
+    const { leg, call } = await answered(h);
+    await expect(leg.reoffer(SAVPF_OFFER.replace('o=- 1 1', 'o=- 1 5'))).rejects.toThrow(/SAVPF/);
+    expect(call.state).toBe('answered');
+  });
+
+  it('no RTP from the PBX: terminate on WhatsApp, BYE with Q.850 102, CDR cause pbx_media_timeout', async () => {
+    const h = harness({ timing: { answerOnFirstMedia: false, mediaWatch: watch } });
+    const { leg, call, session } = await answered(h);
+    session.counts = { fromPbx: 5, fromWhatsApp: 5 };
+    const wa = setInterval(() => { session.counts = { ...session.counts, fromWhatsApp: session.counts.fromWhatsApp + 1 }; }, 5);
+    try {
+      await until(() => call.state === 'ended', 2000);
+    } finally {
+      clearInterval(wa);
+    }
+    expect(h.wa.count('terminate')).toBe(1);
+    expect(leg.byes[0]!['Reason']).toMatch(/^Q\.850;cause=102;text="no media from the PBX"/);
+    expect(h.media.openSessions()).toEqual([]);
+  });
+
+  it('a PBX holding with a=inactive is not taken for dead; WhatsApp silence still is', async () => {
+    const h = harness({ timing: { answerOnFirstMedia: false, mediaWatch: watch } });
+    const { leg, call, session } = await answered(h);
+    await leg.reoffer(leg.sdp.replace('o=- 1 1', 'o=- 1 2').replace('a=sendrecv', 'a=inactive'));
+    // The PBX's count never moves (held); WhatsApp talks for 300 ms, then goes quiet.
+    const start = Date.now();
+    const pbx = setInterval(() => {
+      if (Date.now() - start < 300) session.counts = { ...session.counts, fromWhatsApp: session.counts.fromWhatsApp + 1 };
+    }, 5);
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      expect(call.state).toBe('answered'); // held and WhatsApp talking: 200 ms > 60 ms timeout, still up
+      await until(() => call.state === 'ended', 2000);
+    } finally {
+      clearInterval(pbx);
+    }
+    expect(leg.byes[0]!['Reason']).toMatch(/no media from WhatsApp/);
+    expect(h.wa.count('terminate')).toBe(1);
+  });
+
+  it('the SIP adapter lost the PBX (session timer): terminate on WhatsApp, no second BYE', async () => {
+    const h = harness({ timing: { answerOnFirstMedia: false } });
+    const { leg, call } = await answered(h);
+    leg.lose('session_timer_expired');
+    await call.whenEnded();
+    expect(h.wa.count('terminate')).toBe(1);
+    expect(leg.byes).toEqual([]);
+  });
+});

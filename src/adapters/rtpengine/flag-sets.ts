@@ -102,12 +102,28 @@ export const UIC_ANSWER_TO_WHATSAPP: NgParams = {
   flags: ['generate-mid'],
 };
 
+/**
+ * A PBX re-offer on a user-initiated call (hold, resume, new address): the PBX, which answered
+ * first, now offers. rtpengine writes an offer toward WhatsApp (discarded: WhatsApp cannot
+ * renegotiate) and must transcode the PBX's G.711 to Opus again for it.
+ */
+export const UIC_REOFFER_TO_WHATSAPP: NgParams = {
+  ...TOWARD_WHATSAPP,
+  flags: ['generate-mid'],
+  codec: { transcode: ['opus/48000/2'] },
+};
+
+/** The answer back to that PBX re-offer, built from WhatsApp's first offer (see reofferFromPbx). */
+export const UIC_REANSWER_TO_PBX: NgParams = { ...TOWARD_PBX };
+
 export interface FlagSets {
   bicOfferToWhatsApp: NgParams;
   bicOfferToWhatsAppOpusPassthrough: NgParams;
   bicAnswerToPbx: NgParams;
   uicOfferToPbx: NgParams;
   uicAnswerToWhatsApp: NgParams;
+  uicReofferToWhatsApp: NgParams;
+  uicReanswerToPbx: NgParams;
 }
 
 export const DEFAULT_FLAG_SETS: FlagSets = {
@@ -116,4 +132,6 @@ export const DEFAULT_FLAG_SETS: FlagSets = {
   bicAnswerToPbx: BIC_ANSWER_TO_PBX,
   uicOfferToPbx: UIC_OFFER_TO_PBX,
   uicAnswerToWhatsApp: UIC_ANSWER_TO_WHATSAPP,
+  uicReofferToWhatsApp: UIC_REOFFER_TO_WHATSAPP,
+  uicReanswerToPbx: UIC_REANSWER_TO_PBX,
 };

@@ -11,6 +11,7 @@ import { NgError, type EngineAddress, type NgClient, type NgCommand, type NgPara
 import type { EnginePool } from './engine-pool.js';
 import { packetsReceivedFrom } from './query-counters.js';
 import { offersOpus } from './sdp-codecs.js';
+import { withoutStreamIdentity } from './stream-identity.js';
 import { keepOpusAndTelephoneEvent8000, restoreTelephoneEvent } from './telephone-event.js';
 
 export interface SessionDeps {
@@ -46,6 +47,7 @@ export class RtpengineSession implements MediaSession {
   private closed = false;
   private closing?: Promise<void>;
   private waOffer?: string;
+  private waAnswer?: string;
   private chain: Promise<unknown> = Promise.resolve();
 
   constructor(readonly id: string, private readonly deps: SessionDeps) {}
@@ -64,7 +66,7 @@ export class RtpengineSession implements MediaSession {
       const r = await this.ng('offer', { ...flags, 'from-tag': this.pbxTag, sdp: pbxOffer });
       this.offered = true;
       await this.applyBlockIfWanted();
-      const sdp = sdpOf(r);
+      const sdp = withoutStreamIdentity(sdpOf(r));
       return this.deps.sdpFixups ? keepOpusAndTelephoneEvent8000(sdp) : sdp;
     });
   }
@@ -76,7 +78,8 @@ export class RtpengineSession implements MediaSession {
         ...this.deps.flags.bicAnswerToPbx, 'from-tag': this.pbxTag, 'to-tag': this.whatsappTag, sdp: waAnswer,
       });
       this.answered = true;
-      return sdpOf(r);
+      this.waAnswer = waAnswer;
+      return withoutStreamIdentity(sdpOf(r));
     });
   }
 
@@ -87,7 +90,7 @@ export class RtpengineSession implements MediaSession {
       const r = await this.ng('offer', { ...this.deps.flags.uicOfferToPbx, 'from-tag': this.whatsappTag, sdp: waOffer });
       this.offered = true;
       this.waOffer = waOffer;
-      return sdpOf(r);
+      return withoutStreamIdentity(sdpOf(r));
     });
   }
 
@@ -101,8 +104,40 @@ export class RtpengineSession implements MediaSession {
       // The PBX participant is tagged only now; apply a block asked for earlier before the
       // caller can hand this answer to WhatsApp (media can only flow after that).
       await this.applyBlockIfWanted();
-      const sdp = sdpOf(r);
+      const sdp = withoutStreamIdentity(sdpOf(r));
       return this.deps.sdpFixups && this.waOffer ? restoreTelephoneEvent(sdp, this.waOffer) : sdp;
+    });
+  }
+
+  /**
+   * A re-INVITE/UPDATE offer from the PBX after the call is up (hold, resume, a new media address or
+   * codec after a transfer). WhatsApp allows no renegotiation (docs/whatsapp-calling.md#no-renegotiation),
+   * so rtpengine absorbs the change: it takes the PBX's new offer, and WhatsApp's side is "answered"
+   * with the SDP WhatsApp already gave (same ICE credentials and fingerprint: no ICE restart, no new
+   * DTLS handshake). The SDP rtpengine would have offered to WhatsApp is discarded. Returns the
+   * answer for the PBX.
+   */
+  reofferFromPbx(pbxOffer: string): Promise<string> {
+    return this.run(async () => {
+      if (!this.answered) throw new Error(`media session ${this.id}: re-offer before the call has media`);
+      const tags = { 'from-tag': this.pbxTag, 'to-tag': this.whatsappTag };
+      let waSdp: string;
+      let offerFlags: NgParams;
+      let answerFlags: NgParams;
+      if (this.direction === 'business-initiated') {
+        offerFlags = offersOpus(pbxOffer) ? this.deps.flags.bicOfferToWhatsAppOpusPassthrough : this.deps.flags.bicOfferToWhatsApp;
+        answerFlags = this.deps.flags.bicAnswerToPbx;
+        waSdp = this.waAnswer!;
+      } else {
+        offerFlags = this.deps.flags.uicReofferToWhatsApp;
+        answerFlags = this.deps.flags.uicReanswerToPbx;
+        // WhatsApp's offer said actpass; since the first answer made rtpengine the DTLS client,
+        // WhatsApp is the DTLS server: say so, or rtpengine would pick a role again.
+        waSdp = this.waOffer!.replace(/^a=setup:actpass\r?$/gm, (l) => l.replace('actpass', 'passive'));
+      }
+      await this.ng('offer', { ...offerFlags, ...tags, sdp: pbxOffer });
+      const r = await this.ng('answer', { ...answerFlags, ...tags, sdp: waSdp });
+      return withoutStreamIdentity(sdpOf(r));
     });
   }
 

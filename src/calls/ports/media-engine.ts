@@ -27,6 +27,11 @@ export interface MediaSession {
   offerToPbx(waOffer: string): Promise<string>;
   /** User-initiated: the PBX's plain-RTP answer becomes the WebRTC answer for WhatsApp (we are DTLS client). */
   answerFromPbx(pbxAnswer: string): Promise<string>;
+  /**
+   * A PBX re-offer after answer (hold, resume, new address or codec): the engine adopts it and the
+   * WhatsApp leg stays exactly as negotiated. Returns the SDP to answer the PBX with.
+   */
+  reofferFromPbx(pbxOffer: string): Promise<string>;
   /** Stop media flowing from the PBX toward WhatsApp (Meta counts the first media packet as answer). */
   blockToWhatsApp(): Promise<void>;
   unblockToWhatsApp(): Promise<void>;

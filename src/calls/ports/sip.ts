@@ -14,6 +14,22 @@ export interface SipParty {
 /** Why the far end ended an established dialog, as far as SIP tells. */
 export interface SipHangup {
   headers: SipHeaders;
+  /**
+   * Set when the SIP adapter itself ended the dialog because the PBX stopped answering (it has
+   * already sent BYE): its session-timer refresh did not come or failed (RFC 4028), or an
+   * in-dialog OPTIONS probe got 408/481 or no answer.
+   */
+  lost?: 'session_timer_expired' | 'options_probe_failed';
+}
+
+/** How a SIP leg keeps watch on a PBX that may vanish without a BYE (calls.session_timer, calls.options_ping_s). */
+export interface SipLivenessConfig {
+  /** Session-Expires watrunk asks for on INVITEs it sends (RFC 4028 §7.1); 0: none. */
+  sessionExpiresS: number;
+  /** The smallest Session-Expires watrunk accepts (Min-SE, RFC 4028 §5; at least 90). */
+  minSeS: number;
+  /** In-dialog OPTIONS every this many seconds once the call is up; 0: off. */
+  optionsPingS: number;
 }
 
 /**

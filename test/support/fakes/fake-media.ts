@@ -32,6 +32,14 @@ export class FakeMediaSession implements MediaSession {
     this.calls.push('answerFromPbx');
     return WA_OFFER;
   }
+  failReoffer = false;
+  readonly reoffers: string[] = [];
+  async reofferFromPbx(pbxOffer: string): Promise<string> {
+    this.calls.push('reofferFromPbx');
+    if (this.failReoffer) throw new Error('rtpengine: re-offer failed');
+    this.reoffers.push(pbxOffer);
+    return PBX_ANSWER;
+  }
   async blockToWhatsApp(): Promise<void> { this.blocked = true; }
   async unblockToWhatsApp(): Promise<void> { this.blocked = false; }
   async counters(): Promise<MediaCounters> { return this.counts; }

@@ -37,6 +37,8 @@ export class FakeOutboundLeg implements OutboundPbxLeg {
   answerLate(sdp: string): void { this.answered = true; this.settle?.resolve({ sdp }); }
   fail(status: number, reason = 'Busy'): void { this.settle?.reject(new SipFailure(status, reason)); }
   bye(): void { this.hangupCb?.({ headers: {} }); }
+  /** The SIP adapter found the PBX gone (it sent BYE itself). */
+  lose(cause: NonNullable<SipHangup['lost']>): void { this.hangupCb?.({ headers: {}, lost: cause }); }
   reoffer(sdp: string): Promise<string> { return this.reofferCb!(sdp); }
 }
 

@@ -63,6 +63,8 @@ export class FakePbxLeg implements InboundPbxLeg {
   // --- the PBX's actions ---
   cancel(): void { this.cancelCb?.(); }
   bye(): void { this.hangupCb?.({ headers: {} }); }
+  /** The SIP adapter found the PBX gone (it sent BYE itself). */
+  lose(cause: NonNullable<SipHangup['lost']>): void { this.hangupCb?.({ headers: {}, lost: cause }); }
   reoffer(sdp: string): Promise<string> {
     if (!this.reofferCb) throw new Error('no re-offer handler');
     return this.reofferCb(sdp);
