@@ -119,6 +119,10 @@ export async function startBridge(loaded: LoadedConfig, opts: BridgeOptions = {}
   if (config.drachtio && media && pbxCalls) {
     const engine = media;
     const intake = pbxCalls;
+    // How the SIP legs notice a PBX that vanished without a BYE (RFC 4028 timers, OPTIONS probes).
+    const liveness = {
+      sessionExpiresS: config.calls.session_timer.expires_s, minSeS: config.calls.session_timer.min_se_s, optionsPingS: config.calls.options_ping_s,
+    };
     drachtio = new DrachtioConnection(
       { host: config.drachtio.host, port: config.drachtio.port, secret: secrets.drachtioSecret ?? '' },
       { logger, metrics },
@@ -129,12 +133,13 @@ export async function startBridge(loaded: LoadedConfig, opts: BridgeOptions = {}
       // A call that cannot get media must be refused at once rather than ring into silence.
       canTakeCalls: async () => ((await engine.ping()) ? { ok: true } : { ok: false, reason: 'media engine (rtpengine) unavailable' }),
       onCall: async (leg, trunk) => { await intake.handleInvite(leg, trunk); },
+      liveness,
       logger,
     }).install();
     drachtio.start();
     const conn = drachtio;
     readiness.register('drachtio', () => conn.readiness());
-    dialer = new DrachtioPbxDialer(conn.srf, () => conn.connected, logger);
+    dialer = new DrachtioPbxDialer(conn.srf, () => conn.connected, logger, liveness);
   } else {
     readiness.register('drachtio', () => ({ ok: true, detail: 'disabled: no drachtio section in the config (webhooks only)' }));
   }

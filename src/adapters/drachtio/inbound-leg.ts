@@ -1,8 +1,9 @@
 import type { Logger } from '../../logging.js';
-import type { InboundPbxLeg, SipHangup, SipHeaders, SipParty } from '../../calls/ports/sip.js';
-import { attachDialogHandlers, sendBye } from './dialog-handlers.js';
+import type { InboundPbxLeg, SipHangup, SipHeaders, SipLivenessConfig, SipParty } from '../../calls/ports/sip.js';
+import { PbxDialog } from './pbx-dialog.js';
+import { negotiateAsUas, uasHeaders } from './session-timer.js';
 import { uriUser } from './sip-uri.js';
-import type { SrfDialog, SrfLike, SrfRequest, SrfResponse } from './srf-types.js';
+import type { SrfLike, SrfRequest, SrfResponse } from './srf-types.js';
 
 const SDP = { 'Content-Type': 'application/sdp' };
 
@@ -24,11 +25,14 @@ export class DrachtioInboundLeg implements InboundPbxLeg {
   readonly requestUser: string;
   readonly source: { address: string; port: number; transport: string };
   readonly sdp: string;
-  private dialog?: SrfDialog;
+  private dialog?: PbxDialog;
   private hangupCb?: (info: SipHangup) => void;
   private reofferCb?: (sdp: string) => Promise<string>;
 
-  constructor(private readonly srf: SrfLike, private readonly req: SrfRequest, private readonly res: SrfResponse, private readonly log: Logger) {
+  constructor(
+    private readonly srf: SrfLike, private readonly req: SrfRequest, private readonly res: SrfResponse,
+    private readonly log: Logger, private readonly liveness: SipLivenessConfig,
+  ) {
     this.sipCallId = req.callId;
     this.from = party(req, 'from');
     this.to = party(req, 'to');
@@ -47,22 +51,18 @@ export class DrachtioInboundLeg implements InboundPbxLeg {
     else this.res.send(status, { headers: { ...opts.headers } });
   }
 
-  async answer(sdp: string, headers: SipHeaders = {}): Promise<void> {
-    const dialog = await this.srf.createUAS(this.req, this.res, { localSdp: sdp, headers: { ...headers, ...this.sessionTimerHeaders() } });
-    this.dialog = dialog;
-    attachDialogHandlers(dialog, { onHangup: () => this.hangupCb, onReoffer: () => this.reofferCb, log: this.log });
-  }
-
   /**
-   * RFC 4028: when the PBX asks for session timers, make it the refresher, so watrunk only ever
-   * answers refreshes (which it does locally) and a missing refresh from our side never kills the call.
+   * When the PBX asks for a session timer (its INVITE has Session-Expires; one below our Min-SE was
+   * already refused 422 by the trunk server), the 200 agrees to it as RFC 4028 §9 prescribes: the
+   * PBX refreshes unless it asked watrunk to (refresher=uas) or does not declare `Supported: timer`.
+   * https://www.rfc-editor.org/rfc/rfc4028#section-9
    */
-  private sessionTimerHeaders(): SipHeaders {
-    const se = this.header('Session-Expires');
-    if (!se) return {};
-    const secs = Number.parseInt(se, 10);
-    if (!Number.isFinite(secs) || secs <= 0) return {};
-    return { 'Session-Expires': `${secs};refresher=uac`, Require: 'timer' };
+  async answer(sdp: string, headers: SipHeaders = {}): Promise<void> {
+    const timer = negotiateAsUas(this.req);
+    const dialog = await this.srf.createUAS(this.req, this.res, { localSdp: sdp, headers: { ...headers, ...(timer ? uasHeaders(timer) : {}) } });
+    this.dialog = new PbxDialog(dialog, {
+      log: this.log, liveness: this.liveness, timer, onHangup: () => this.hangupCb, onReoffer: () => this.reofferCb,
+    });
   }
 
   reject(status: number, reason?: string, headers: SipHeaders = {}): void {
@@ -72,7 +72,7 @@ export class DrachtioInboundLeg implements InboundPbxLeg {
   }
 
   hangup(headers: SipHeaders = {}): Promise<void> {
-    return sendBye(this.dialog, headers, this.log);
+    return this.dialog?.hangup(headers) ?? Promise.resolve();
   }
 
   onCancel(cb: () => void): void {

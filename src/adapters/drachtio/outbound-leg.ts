@@ -1,9 +1,11 @@
 import type { Logger } from '../../logging.js';
 import {
   SipFailure, type OutboundPbxLeg, type OutboundProgress, type PbxDialer, type PbxInviteRequest, type SipHangup, type SipHeaders,
+  type SipLivenessConfig,
 } from '../../calls/ports/sip.js';
-import { attachDialogHandlers, sendBye } from './dialog-handlers.js';
-import type { SrfDialog, SrfRequest, SrfUac } from './srf-types.js';
+import { PbxDialog } from './pbx-dialog.js';
+import { negotiateAsUac } from './session-timer.js';
+import type { SrfDialog, SrfRequest, SrfUac, SrfUacError } from './srf-types.js';
 
 
 /** watrunk's INVITE to a PBX over drachtio (UAC side), for WhatsApp -> PBX calls. */
@@ -11,37 +13,65 @@ export class DrachtioOutboundLeg implements OutboundPbxLeg {
   sipCallId = '';
   private inviteReq?: { cancel(): void };
   private cancelWanted = false;
-  private dialog?: SrfDialog;
+  private dialog?: PbxDialog;
   private hangupCb?: (info: SipHangup) => void;
   private reofferCb?: (sdp: string) => Promise<string>;
 
-  constructor(private readonly srf: SrfUac, private readonly req: PbxInviteRequest, private readonly log: Logger) {}
+  constructor(
+    private readonly srf: SrfUac, private readonly req: PbxInviteRequest, private readonly log: Logger,
+    private readonly liveness: SipLivenessConfig,
+  ) {}
 
+  /**
+   * With session timers on, the INVITE asks for one with watrunk as refresher
+   * (https://www.rfc-editor.org/rfc/rfc4028#section-7.1). A 422 names the smallest interval the PBX
+   * takes: the INVITE is sent once more with it (§7.3; drachtio-server gives the retry a new Call-ID).
+   */
   async invite(opts: { onProgress: (p: OutboundProgress) => void }): Promise<{ sdp: string }> {
-    try {
-      this.dialog = await this.srf.createUAC(this.req.uri, {
-        localSdp: this.req.sdp,
-        // drachtio-srf would copy From (display name included) into Contact; some UAs build the
-        // BYE's Request-URI from it verbatim, so give a bare Contact. drachtio-server replaces
-        // "localhost" with its own SIP address, as it does in From.
-        headers: { Contact: `<sip:${this.req.callingNumber}@localhost>`, ...this.req.headers },
-        callingNumber: this.req.callingNumber,
-        ...(this.req.callingName ? { callingName: this.req.callingName.replace(/["\\]/g, '') } : {}),
-        ...(this.req.auth ? { auth: this.req.auth } : {}),
-      }, {
-        cbRequest: (_err, inviteReq) => {
-          this.inviteReq = inviteReq;
-          this.sipCallId = (inviteReq as unknown as SrfRequest).callId ?? '';
-          if (this.cancelWanted) inviteReq.cancel();
-        },
-        cbProvisional: (res) => opts.onProgress({ status: res.status, ...(res.body ? { sdp: res.body } : {}) }),
-      });
-    } catch (err) {
-      const e = err as { status?: number; reason?: string; message?: string };
-      throw new SipFailure(e.status ?? 500, e.reason ?? e.message ?? 'INVITE failed');
+    const { sessionExpiresS, minSeS } = this.liveness;
+    let se = sessionExpiresS > 0 ? Math.max(sessionExpiresS, minSeS) : 0;
+    let minSe = minSeS;
+    let dialog: SrfDialog | undefined;
+    for (let attempt = 0; !dialog; attempt++) {
+      try {
+        dialog = await this.send(opts, se, minSe);
+      } catch (err) {
+        const e = err as SrfUacError;
+        const wanted = e.status === 422 ? Number.parseInt(e.res?.get('Min-SE') ?? '', 10) : NaN;
+        if (attempt === 0 && se > 0 && wanted > se && !this.cancelWanted) {
+          this.log.info({ sessionExpires: se, minSe: wanted }, 'PBX answered 422: INVITE sent again with its Min-SE');
+          se = minSe = wanted;
+          continue;
+        }
+        throw new SipFailure(e.status ?? 500, e.reason ?? e.message ?? 'INVITE failed');
+      }
     }
-    attachDialogHandlers(this.dialog, { onHangup: () => this.hangupCb, onReoffer: () => this.reofferCb, log: this.log });
-    return { sdp: this.dialog.remote.sdp };
+    this.dialog = new PbxDialog(dialog, {
+      log: this.log, liveness: this.liveness, timer: negotiateAsUac(dialog.res, se), minSeS: minSe,
+      onHangup: () => this.hangupCb, onReoffer: () => this.reofferCb,
+    });
+    return { sdp: dialog.remote.sdp };
+  }
+
+  private send(opts: { onProgress: (p: OutboundProgress) => void }, se: number, minSe: number): Promise<SrfDialog> {
+    const timer: SipHeaders = se > 0 ? { Supported: 'timer', 'Session-Expires': `${se};refresher=uac`, 'Min-SE': String(minSe) } : {};
+    return this.srf.createUAC(this.req.uri, {
+      localSdp: this.req.sdp,
+      // drachtio-srf would copy From (display name included) into Contact; some UAs build the
+      // BYE's Request-URI from it verbatim, so give a bare Contact. drachtio-server replaces
+      // "localhost" with its own SIP address, as it does in From.
+      headers: { Contact: `<sip:${this.req.callingNumber}@localhost>`, ...timer, ...this.req.headers },
+      callingNumber: this.req.callingNumber,
+      ...(this.req.callingName ? { callingName: this.req.callingName.replace(/["\\]/g, '') } : {}),
+      ...(this.req.auth ? { auth: this.req.auth } : {}),
+    }, {
+      cbRequest: (_err, inviteReq) => {
+        this.inviteReq = inviteReq;
+        this.sipCallId = (inviteReq as unknown as SrfRequest).callId ?? '';
+        if (this.cancelWanted) inviteReq.cancel();
+      },
+      cbProvisional: (res) => opts.onProgress({ status: res.status, ...(res.body ? { sdp: res.body } : {}) }),
+    });
   }
 
   cancel(): void {
@@ -50,7 +80,7 @@ export class DrachtioOutboundLeg implements OutboundPbxLeg {
   }
 
   hangup(headers: SipHeaders = {}): Promise<void> {
-    return sendBye(this.dialog, headers, this.log);
+    return this.dialog?.hangup(headers) ?? Promise.resolve();
   }
 
   onHangup(cb: (info: SipHangup) => void): void { this.hangupCb = cb; }
@@ -58,13 +88,16 @@ export class DrachtioOutboundLeg implements OutboundPbxLeg {
 }
 
 export class DrachtioPbxDialer implements PbxDialer {
-  constructor(private readonly srf: SrfUac, private readonly isConnected: () => boolean, private readonly log: Logger) {}
+  constructor(
+    private readonly srf: SrfUac, private readonly isConnected: () => boolean, private readonly log: Logger,
+    private readonly liveness: SipLivenessConfig,
+  ) {}
 
   get ready(): boolean {
     return this.isConnected();
   }
 
   dial(req: PbxInviteRequest): OutboundPbxLeg {
-    return new DrachtioOutboundLeg(this.srf, req, this.log);
+    return new DrachtioOutboundLeg(this.srf, req, this.log, this.liveness);
   }
 }

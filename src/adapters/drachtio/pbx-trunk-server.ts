@@ -1,9 +1,10 @@
 import digestAuth from 'drachtio-mw-digest-auth';
 import type { TrunkConfig } from '../../config/schema.js';
-import type { InboundPbxLeg } from '../../calls/ports/sip.js';
+import type { InboundPbxLeg, SipLivenessConfig } from '../../calls/ports/sip.js';
 import type { TrunkDirectory } from '../../calls/trunk-directory.js';
 import type { Logger } from '../../logging.js';
 import { DrachtioInboundLeg } from './inbound-leg.js';
+import { parseSessionExpires, supportsTimer } from './session-timer.js';
 import { digestUsername } from './sip-uri.js';
 import type { SrfLike, SrfRequest, SrfResponse } from './srf-types.js';
 
@@ -20,6 +21,8 @@ export interface PbxTrunkServerDeps {
   /** Whether new calls can be taken now (media engine up); a reason when not. */
   canTakeCalls: () => Promise<{ ok: true } | { ok: false; reason: string }>;
   onCall: (leg: InboundPbxLeg, trunk: TrunkConfig) => Promise<void>;
+  /** Session timers and OPTIONS probes on the calls' dialogs; minSeS also gates INVITEs (422). */
+  liveness: SipLivenessConfig;
   logger: Logger;
 }
 
@@ -69,12 +72,22 @@ export class PbxTrunkServer {
         return;
       }
     }
+    // RFC 4028 §9: an interval below our minimum is refused with the minimum, and the PBX retries
+    // with it. A PBX without `Supported: timer` could not act on a 422; its interval is taken as
+    // is and watrunk is the refresher (inbound-leg.ts).
+    // https://www.rfc-editor.org/rfc/rfc4028#section-9
+    const asked = parseSessionExpires(req.get('Session-Expires'));
+    const minSe = this.deps.liveness.minSeS;
+    if (asked && asked.seconds < minSe && supportsTimer(req.get('Supported'))) {
+      this.log.info({ ...ctx, trunk: trunk.name, sessionExpires: asked.seconds, minSe }, 'Session-Expires below Min-SE: 422');
+      return res.send(422, 'Session Interval Too Small', { headers: { 'Min-SE': String(minSe) } });
+    }
     const ready = await this.deps.canTakeCalls();
     if (!ready.ok) {
       this.log.warn({ ...ctx, trunk: trunk.name, reason: ready.reason }, 'cannot take calls now: 503');
       return res.send(503, 'Service Unavailable', { headers: { 'Retry-After': '5', Warning: `399 watrunk "${ready.reason}"` } });
     }
-    const leg = new DrachtioInboundLeg(this.srf, req, res, this.log);
+    const leg = new DrachtioInboundLeg(this.srf, req, res, this.log, this.deps.liveness);
     await this.deps.onCall(leg, trunk);
   }
 

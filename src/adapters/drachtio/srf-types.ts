@@ -37,16 +37,39 @@ export interface SrfResponse {
   send(status: number, reason?: string | SrfHeaderOpts, opts?: SrfHeaderOpts | ((err: unknown) => void)): void;
 }
 
+/** A response watrunk received (lib/response.js): the final answer to its own request. */
+export interface SrfIncomingResponse {
+  status: number;
+  reason?: string;
+  get(name: string): string | undefined;
+}
+
 export interface SrfDialog {
   connected: boolean;
-  local: { sdp: string };
+  /** contact: the Contact watrunk sent when the dialog was made. */
+  local: { sdp: string; contact?: string };
   remote: { sdp: string };
+  /** UAC dialog: the PBX's 200 OK; UAS dialog: the 200 OK watrunk sent. */
+  res?: { get(name: string): string | undefined };
+  /**
+   * An in-dialog request; resolves with the final response whatever its status (dialog.js
+   * request()), rejects only when it could not be sent. An INVITE's ACK is sent by drachtio-srf.
+   */
+  request(opts: { method: string; headers?: Record<string, string>; body?: string }): Promise<SrfIncomingResponse>;
   destroy(opts?: { headers?: Record<string, string> }): Promise<unknown>;
   on(event: 'destroy', cb: (req: SrfRequest, reason?: string) => void): void;
   on(event: 'modify' | 'update', cb: (req: SrfRequest, res: SrfResponse) => void): void;
 }
 
 export type SrfHandler = (req: SrfRequest, res: SrfResponse, next?: () => void) => void;
+
+/** How createUAC rejects on a final failure (lib/sip_error.js; srf.js sets `res` to the response). */
+export interface SrfUacError {
+  status?: number;
+  reason?: string;
+  message?: string;
+  res?: { get(name: string): string | undefined };
+}
 
 /** The slice of drachtio-srf's createUAC that watrunk uses (srf.js createUAC, new-style callbacks). */
 export interface SrfUac {
