@@ -30,6 +30,8 @@ export interface RemoteMedia {
   payloads: RemotePayload[];
   rtcpMux: boolean;
   direction?: string;
+  /** a=ptime (media level, else session level), in ms. */
+  ptime?: number;
 }
 
 function sessionLines(address: string, sessionId: number): string[] {
@@ -74,9 +76,11 @@ export function parseRemoteMedia(sdp: string): RemoteMedia {
     const st = (Object.keys(STATIC) as PlainCodec[]).find((c) => STATIC[c].pt === pt);
     return { pt, name: st ?? `PT${pt}`, clockRate: st === 'opus' ? 48000 : 8000 };
   });
+  const ptime = Number(m.ptime ?? (s as { ptime?: number }).ptime);
   return {
     address, port: m.port, proto: m.protocol, payloads,
     rtcpMux: m.rtcpMux !== undefined, ...(m.direction ? { direction: m.direction } : {}),
+    ...(ptime > 0 ? { ptime } : {}),
   };
 }
 
