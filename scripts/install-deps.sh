@@ -2,6 +2,10 @@
 # Installs the system packages watrunk's tests and local runs use, from Debian's archive:
 #   rtpengine-daemon  media engine (WebRTC <-> RTP, transcoding)
 #   sip-tester        SIPp, the PBX stand-in in end-to-end tests
+#   baresip-core      baresip, a real SIP phone (a=ssrc in its SDP), driven headless over ctrl_tcp
+#   linphone-cli      linphonec, a second real SIP phone (liblinphone), driven over stdin
+#   kamailio          a Record-Routing SIP proxy between phones and the bridge
+# The phones and the proxy serve the real-phone media tests, which skip loudly without them.
 # drachtio-server is not packaged in Debian: production uses the drachtio/drachtio-server Docker
 # image; end-to-end tests use a binary named by DRACHTIO_BIN or found on PATH, and skip loudly without one.
 set -euo pipefail
@@ -9,6 +13,12 @@ set -euo pipefail
 need=()
 command -v rtpengine >/dev/null 2>&1 || need+=(rtpengine-daemon)
 command -v sipp >/dev/null 2>&1 || need+=(sip-tester)
+# baresip-core has the binary and the modules the tests load (ctrl_tcp, aufile, sndfile, g711,
+# g722, opus); the 'baresip' metapackage only adds GUI and video modules on top.
+command -v baresip >/dev/null 2>&1 || need+=(baresip-core)
+command -v linphonec >/dev/null 2>&1 || need+=(linphone-cli)
+# kamailio lives in /usr/sbin, which a non-root PATH may lack.
+{ command -v kamailio || [ -x /usr/sbin/kamailio ]; } >/dev/null 2>&1 || need+=(kamailio)
 
 if [ ${#need[@]} -eq 0 ]; then
   echo "install-deps: system packages already present"
@@ -26,5 +36,5 @@ fi
 echo "install-deps: installing ${need[*]}"
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
-# The rtpengine package ships a systemd unit; watrunk's tests start their own daemons on private
-# ports, so a system instance is not needed (and is absent where systemd is not running).
+# The rtpengine and kamailio packages ship systemd units; watrunk's tests start their own daemons
+# on private ports, so system instances are not needed (and are absent where systemd is not running).
