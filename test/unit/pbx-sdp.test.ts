@@ -10,7 +10,7 @@ function fixture(name: string): string {
 }
 
 describe('checkPbxOffer: what watrunk accepts from a PBX', () => {
-  it.each(['asterisk-pjsip', 'freeswitch-g722', 'freeswitch-opus', '3cx', 'yealink', 'polycom', 'cisco-spa', 'ssrc-announcing', 'rtcp-mux-pcma-only', 'pcmu-only-no-dtmf-no-direction', 'telephone-event-pt96'])(
+  it.each(['asterisk-pjsip', 'freeswitch-g722', 'freeswitch-opus', '3cx', 'yealink', 'polycom', 'cisco-spa', 'ssrc-announcing', 'rtcp-mux-pcma-only', 'pcmu-only-no-dtmf-no-direction', 'telephone-event-pt96', 'baresip', 'linphone'])(
     'passes %s through unchanged', (name) => {
       const sdp = fixture(name);
       const r = checkPbxOffer(sdp);
