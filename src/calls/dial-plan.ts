@@ -1,6 +1,6 @@
 /**
  * Turns what a PBX dialed into WhatsApp's form: digits only, with country code, no '+'
- * (reference meta-calling-api §2.1: `to` is digits).
+ * (docs/whatsapp-calling.md#call-actions: `to` is digits).
  */
 export interface DialPlanRules {
   /** Removed from the front first, longest match wins (e.g. an outside-line "9"). */

@@ -3,7 +3,7 @@ import type { CallTerminated, WhatsAppErrorInfo } from '../whatsapp/events.js';
 import type { SipHeaders } from './ports/sip.js';
 
 /**
- * How WhatsApp failures reach the PBX: one table, from Graph error codes (reference §7.1) and
+ * How WhatsApp failures reach the PBX: one table, from Graph error codes (docs/whatsapp-calling.md#error-codes) and
  * terminate-webhook errors to a SIP final response a PBX admin can read. The README prints this table.
  */
 export interface SipFailureResponse {
@@ -73,7 +73,7 @@ export function mapProviderError(err: ProviderError): SipFailureResponse {
   const code = err.code;
   const row = code !== undefined ? GRAPH_ERROR_TABLE[code] : undefined;
   if (row) {
-    // 138012 carries the next allowed time in error_data.details (reference §5).
+    // 138012 carries the next allowed time in error_data.details (docs/whatsapp-calling.md#limits).
     const extra = code === 138012 || code === 100 ? err.details : undefined;
     return fromRow(row, code, extra);
   }
@@ -97,7 +97,7 @@ export function mapTerminateBeforeAnswer(ev: CallTerminated): SipFailureResponse
     if (row) return fromRow(row, first.code, first.details);
     return fromRow({ status: 500, reason: 'WhatsApp Call Failed', text: first.message ?? 'call failed', cause: 'failed' }, first.code, first.details);
   }
-  // Meta says even unanswered calls end "COMPLETED" (reference §3.5): without an error, the user
+  // Meta says even unanswered calls end "COMPLETED" (docs/whatsapp-calling.md#terminate-webhook): without an error, the user
   // did not pick up.
   if (ev.status === 'FAILED') return { status: 500, reason: 'WhatsApp Call Failed', warning: 'the WhatsApp call failed', cause: 'failed' };
   return NO_ANSWER;

@@ -17,7 +17,7 @@ function offeredDirection(sdp: SessionDescription): Direction {
 
 /**
  * Answers a PBX re-INVITE/UPDATE (hold, resume, session refresh) locally: WhatsApp supports no
- * renegotiation (reference meta-calling-api §4.3 "no re-INVITE"), so the WhatsApp leg is left alone
+ * renegotiation (docs/whatsapp-calling.md#no-renegotiation), so the WhatsApp leg is left alone
  * and the PBX gets back the SDP it already has, with the direction mirrored for hold/resume.
  * Per RFC 3264 §8 the o= version increases only when the SDP changes.
  */

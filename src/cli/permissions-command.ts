@@ -5,7 +5,7 @@ import type { ControlContext } from './control-context.js';
 import { EXIT, printJson, type CliIo } from './output.js';
 import { DEFAULT_CONFIG, runControlCommand } from './run-control-command.js';
 
-/** `watrunk permissions check|request` (reference §2.2, §2.4, §5). */
+/** `watrunk permissions check|request` (docs/whatsapp-calling.md#permissions). */
 
 const KEYS_HELP = `
 <number> is a number's name, phone_number_id or display number; <user> is the WhatsApp user's
@@ -54,7 +54,7 @@ export async function permissionsRequestCommand(
 }
 
 export function registerPermissionsCommand(program: Command): void {
-  const permissions = program.command('permissions').description('Business-initiated call permissions: check, or ask the user (reference §5)');
+  const permissions = program.command('permissions').description('Business-initiated call permissions: check, or ask the user (docs/whatsapp-calling.md#permissions)');
 
   permissions.command('check <number> <user>')
     .description('Whether the business may call the user now (GET call_permissions), with the request limits')

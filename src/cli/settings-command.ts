@@ -6,7 +6,7 @@ import type { ControlContext } from './control-context.js';
 import { brief, EXIT, printJson, yamlBlock, type CliIo } from './output.js';
 import { DEFAULT_CONFIG, runControlCommand } from './run-control-command.js';
 
-/** `watrunk settings get|diff|apply` (reference §2.3). */
+/** `watrunk settings get|diff|apply` (docs/whatsapp-calling.md#settings). */
 
 const KEYS_HELP = `
 Config keys read: numbers[].name, .phone_number_id, .display_number, .access_token_env,
@@ -84,7 +84,7 @@ export async function settingsApplyCommand(
 }
 
 export function registerSettingsCommand(program: Command): void {
-  const settings = program.command('settings').description('Calling settings as code: read, compare with the config, apply (reference §2.3)');
+  const settings = program.command('settings').description('Calling settings as code: read, compare with the config, apply (docs/whatsapp-calling.md#settings)');
 
   settings.command('get <number>')
     .description("Print the number's live calling settings (GET /settings), Meta's restrictions, and whether its sip.status matches the configured mode")

@@ -5,7 +5,7 @@ import type { ControlContext } from './control-context.js';
 import { EXIT, printJson, type CliIo } from './output.js';
 import { DEFAULT_CONFIG, runControlCommand } from './run-control-command.js';
 
-/** `watrunk sip status|enable|disable|credentials` (reference §6.1). */
+/** `watrunk sip status|enable|disable|credentials` (docs/whatsapp-calling.md#sip-mode). */
 
 const KEYS_HELP = `
 <number> is a number's name, phone_number_id or display number.
@@ -98,7 +98,7 @@ function uriParam(v: string, prev: Record<string, string> = {}): Record<string, 
 }
 
 export function registerSipCommand(program: Command): void {
-  const sip = program.command('sip').description("The number's `sip` block: SIP signalling instead of the Graph API, and its credentials (reference §6.1)");
+  const sip = program.command('sip').description("The number's `sip` block: SIP signalling instead of the Graph API, and its credentials (docs/whatsapp-calling.md#sip-mode)");
 
   sip.command('status <number>')
     .description("Show Meta's sip block and whether it matches the configured mode")

@@ -47,7 +47,7 @@ export function createBridgeControl(deps: {
           log.info({ prefix: config.admin.path_prefix }, 'admin API enabled');
         }
       }
-      // Reference §6.1: a mode mismatch makes calls fail silently. Checked in the background so a slow
+      // docs/whatsapp-calling.md#sip-mode: a mode mismatch makes calls fail silently. Checked in the background so a slow
       // Graph API does not delay start-up; the result is logged and shown in /readyz (sip_mode).
       void plane.checkSipModes();
     },

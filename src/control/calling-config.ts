@@ -3,7 +3,7 @@ import { CALLING_SETTING_KEYS, validateCallingSettings } from '../settings/calli
 
 /**
  * `numbers[].calling` in config/watrunk.yaml: the calling settings a business number should have
- * (reference §2.3, §6.1). The keys and values are Meta's own (`status`, `call_hours`, `sip`, ...), so
+ * (docs/whatsapp-calling.md#settings, #sip-mode). The keys and values are Meta's own (`status`, `call_hours`, `sip`, ...), so
  * a block can be copied from `watrunk settings get`. Validation is the shared Meta rule set in
  * src/settings/ (the simulator enforces the same), run per key so every problem names its key.
  */
@@ -39,7 +39,7 @@ function unquotedTimes(callHours: unknown): ConfigIssue[] {
 
 /**
  * Every problem in a desired `calling` block, each with the key it concerns (relative to the block).
- * `nowMs` decides which holidays are in the past (reference §2.3: Meta refuses past holidays).
+ * `nowMs` decides which holidays are in the past (docs/whatsapp-calling.md#settings: Meta refuses past holidays).
  */
 export function desiredCallingIssues(calling: DesiredCalling, nowMs: number): ConfigIssue[] {
   const out: ConfigIssue[] = [];
@@ -62,13 +62,13 @@ export const desiredCallingSchema = z.record(z.string(), z.unknown()).superRefin
   }
 });
 
-/** The sip.status a number's configured mode implies: `sip` mode needs ENABLED, `api` mode DISABLED (§6.1). */
+/** The sip.status a number's configured mode implies: `sip` mode needs ENABLED, `api` mode DISABLED (docs/whatsapp-calling.md#sip-mode). */
 export function sipStatusForMode(mode: 'api' | 'sip'): 'ENABLED' | 'DISABLED' {
   return mode === 'sip' ? 'ENABLED' : 'DISABLED';
 }
 
 /**
- * A `calling.sip.status` that contradicts `mode` (reference §6.1: enabling SIP makes every Graph
+ * A `calling.sip.status` that contradicts `mode` (docs/whatsapp-calling.md#sip-mode: enabling SIP makes every Graph
  * /calls request fail with 131055). Returns the message, or undefined when consistent.
  */
 export function sipModeConflict(mode: 'api' | 'sip', calling: DesiredCalling | undefined): string | undefined {

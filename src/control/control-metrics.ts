@@ -9,9 +9,9 @@ import type { Metrics } from '../metrics.js';
 export class ControlMetrics {
   /** account_update / account_settings_update webhooks, by event (ACCOUNT_RESTRICTION, ...). */
   readonly accountNotices: Counter<'event'>;
-  /** Restrictions currently in force, by business number and type (reference §2.3, §3.7). */
+  /** Restrictions currently in force, by business number and type (docs/whatsapp-calling.md#account-notices). */
   readonly restrictions: Gauge<'number' | 'type'>;
-  /** 1 when a number's configured mode disagrees with Meta's sip.status (reference §6.1). */
+  /** 1 when a number's configured mode disagrees with Meta's sip.status (docs/whatsapp-calling.md#sip-mode). */
   readonly sipModeMismatch: Gauge<'number'>;
   /** call_permissions look-ups, by number and source (cache, graph, throttled, error). */
   readonly permissionLookups: Counter<'number' | 'source'>;

@@ -107,7 +107,7 @@ export class ControlPlane {
   }
 
   /**
-   * The start-up check (reference §6.1): every number's configured mode against Meta's sip.status.
+   * The start-up check (docs/whatsapp-calling.md#sip-mode): every number's configured mode against Meta's sip.status.
    * Runs once; later calls return the same promise. Never rejects.
    */
   checkSipModes(): Promise<SipModeReport[]> {
@@ -119,8 +119,8 @@ export class ControlPlane {
 
   /**
    * Webhook events the control plane learns from: permission replies update the permission cache
-   * at once (reference §3.6); account notices feed the restrictions board and, when they carry
-   * sip.status (account_settings_update), the SIP mode monitor (§3.7).
+   * at once (docs/whatsapp-calling.md#permission-replies); account notices feed the restrictions
+   * board and, when they carry sip.status (account_settings_update), the SIP mode monitor.
    */
   handleEvent(event: WhatsAppEvent, numberName?: string): void {
     if (event.kind === 'permission.replied') {

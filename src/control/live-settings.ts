@@ -1,7 +1,7 @@
 import type { WhatsAppSettings } from '../whatsapp/provider.js';
 
 /**
- * The `calling` object of GET /{PNID}/settings (reference §2.3: the answer holds other, non-calling
+ * The `calling` object of GET /{PNID}/settings (docs/whatsapp-calling.md#settings: the answer holds other, non-calling
  * settings too). Without credentials; SIP passwords are stripped all the same, so what this returns
  * can be printed, logged at debug or served by the admin API.
  */

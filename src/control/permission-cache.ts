@@ -6,21 +6,21 @@ import type { CallPermission, PermissionLimit, WhatsAppPermissions } from '../wh
 import type { ControlMetrics } from './control-metrics.js';
 
 /**
- * Business-initiated call permissions of one business number, cached per user (reference §2.2, §3.6, §5).
+ * Business-initiated call permissions of one business number, cached per user (docs/whatsapp-calling.md#permissions).
  *  - Keyed by the user's digits or BSUID. A permission reply names both, and updates both keys.
  *  - A granted permission is kept until its expiry (`expiration_time` or `expiration`: the parser
  *    accepts both spellings) and at most `ttlMs`; "no permission" only `negativeTtlMs`, since the
  *    user may grant it from the business profile at any time. Meta sends NO webhook when a temporary
- *    permission expires (§3.6), so an expired one simply stops counting.
+ *    permission expires (docs/whatsapp-calling.md#permission-replies), so an expired one simply stops counting.
  *  - `call_permission_reply` webhooks update the cache at once (applyReply): accept (temporary or
  *    permanent), reject, and the automatic revocation after unanswered calls (reject/automatic).
- *  - Look-ups stay under Meta's 100 requests per second per number (§2.2; 613 above it): a token
+ *  - Look-ups stay under Meta's 100 requests per second per number (613 above it): a token
  *    bucket; an empty bucket throws PermissionLookupThrottled (the gate treats it like a 613).
  *  - Concurrent look-ups for one user share one request.
  */
 
 export const META_LOOKUPS_PER_SECOND = 100;
-/** Temporary permissions last 7 days (§5); used when a reply carries no expiration_timestamp. */
+/** Temporary permissions last 7 days (docs/whatsapp-calling.md#permissions); used when a reply carries no expiration_timestamp. */
 export const TEMPORARY_PERMISSION_S = 7 * 24 * 3600;
 
 export interface CachedPermission {
@@ -160,7 +160,7 @@ export class CallPermissionCache {
     }
   }
 
-  /** A call_permission_reply webhook for this number (reference §3.6): takes effect at once. */
+  /** A call_permission_reply webhook for this number (docs/whatsapp-calling.md#permission-replies): takes effect at once. */
   applyReply(e: PermissionReplied): CachedPermission {
     const keys = [e.user.number, e.user.userId].filter((k): k is string => !!k).map(userKey).filter((k) => k !== '');
     const base = { source: 'reply' as const, storedAtMs: this.clock() };
@@ -170,7 +170,7 @@ export class CallPermissionCache {
         ? { ...base, status: 'permanent', canStartCall: true }
         : { ...base, status: 'temporary', expiresAt: e.expiresAt ?? Math.floor(this.clock() / 1000) + TEMPORARY_PERMISSION_S, canStartCall: true };
     } else {
-      // reject by the user, or the automatic revocation after unanswered calls (§5)
+      // reject by the user, or the automatic revocation after unanswered calls (docs/whatsapp-calling.md#permissions)
       permission = { ...base, status: 'no_permission', canStartCall: false };
     }
     this.store(keys, permission);

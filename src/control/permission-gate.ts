@@ -7,7 +7,7 @@ import type { PermissionPolicy, PermissionTemplate } from './permission-policy.j
 import { OUTSIDE_WINDOW_CODE, type PermissionRequestSender } from './permission-requests.js';
 
 /**
- * The decision taken before a business-initiated `connect` (reference §5), per trunk policy:
+ * The decision taken before a business-initiated `connect` (docs/whatsapp-calling.md#permissions), per trunk policy:
  *   off      allow.
  *   check    granted (temporary, not expired, or permanent) → allow; else 403, nothing sent to Meta.
  *   request  as check; without permission, when `send_call_permission_request.can_perform_action`
@@ -124,7 +124,7 @@ export class PermissionGate {
           const { messageId } = await n.requests.sendInteractive(user, opts.bodyText);
           outcome = { sent: true, messageId, via: 'interactive' };
         } catch (err) {
-          // Outside the 24-hour window only a template may be sent (reference §2.4).
+          // Outside the 24-hour window only a template may be sent (docs/whatsapp-calling.md#permission-requests).
           if (message === 'auto' && opts.template && err instanceof ProviderError && err.code === OUTSIDE_WINDOW_CODE) {
             outcome = await viaTemplate();
           } else {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * `trunks[].permission_policy`: what watrunk does before a business-initiated call (reference §5).
+ * `trunks[].permission_policy`: what watrunk does before a business-initiated call (docs/whatsapp-calling.md#permissions).
  *   off      just call (Meta still refuses calls without permission: 138006 → 403).
  *   check    look up call_permissions first; no permission → 403, no `connect` is sent.
  *   request  like check, and when Meta allows a permission request, send one (interactive message,
@@ -10,7 +10,7 @@ import { z } from 'zod';
  */
 
 export const permissionTemplateSchema = z.object({
-  /** An approved template with a call_permission_request component (reference §2.4). */
+  /** An approved template with a call_permission_request component (docs/whatsapp-calling.md#permission-requests). */
   name: z.string().min(1),
   /** Template language code, e.g. "en" or "en_US". */
   language: z.string().regex(/^[a-z]{2,3}(_[A-Z]{2})?$/, 'a template language code such as "en" or "en_US"'),

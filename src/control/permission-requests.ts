@@ -6,10 +6,10 @@ import type { WhatsAppPermissions } from '../whatsapp/provider.js';
 import type { PermissionTemplate } from './permission-policy.js';
 
 /**
- * Sending a call permission request to a user (reference §2.4): the free-form interactive
+ * Sending a call permission request to a user (docs/whatsapp-calling.md#permission-requests): the free-form interactive
  * `call_permission_request` (only inside the 24-hour customer service window), or an approved
  * template with a call_permission_request component (works outside it). Both are billed messages
- * and count toward the 1-per-24 h / 2-per-7-days request limit (§5); neither is ever retried.
+ * and count toward the 1-per-24 h / 2-per-7-days request limit (docs/whatsapp-calling.md#limits); neither is ever retried.
  */
 export interface PermissionRequestSender {
   sendInteractive(user: string, bodyText?: string): Promise<{ messageId: string }>;
@@ -31,7 +31,7 @@ export class MetaPermissionRequestSender implements PermissionRequestSender {
     return this.permissions.sendPermissionRequest(user, bodyText);
   }
 
-  /** POST /{PNID}/messages type "template" (§2.4: "send it as a normal type:template message"). */
+  /** POST /{PNID}/messages type "template": sent as a normal template message. */
   sendTemplate(user: string, template: PermissionTemplate): Promise<{ messageId: string }> {
     const body = {
       messaging_product: 'whatsapp',

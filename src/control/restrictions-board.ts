@@ -4,9 +4,10 @@ import type { AccountNotice } from '../whatsapp/events.js';
 import type { ControlMetrics } from './control-metrics.js';
 
 /**
- * Restrictions and quality warnings Meta reports for the business numbers (reference §2.3
- * `restrictions`, §3.7 `account_update`, `account_settings_update`). Fed by `settings get` (and the
- * start-up settings read) and by account notices from webhooks; logged, counted, and shown in
+ * Restrictions and quality warnings Meta reports for the business numbers (the settings'
+ * `restrictions`, and `account_update`, `account_settings_update`:
+ * docs/whatsapp-calling.md#account-notices). Fed by `settings get` (and the start-up settings
+ * read) and by account notices from webhooks; logged, counted, and shown in
  * /readyz. A restriction never makes watrunk "not ready": another instance would have the same
  * number and the same restriction, so it is reported, not failed over.
  */
@@ -18,7 +19,7 @@ export interface Restriction {
   number: string;
   /** RESTRICTED_BUSINESS_INITIATED_CALLING | RESTRICTED_USER_INITIATED_CALLING | ..._CALL_BUTTON_HIDDEN */
   type: string;
-  /** Unix seconds; restrictions last 7 days (§3.7). */
+  /** Unix seconds; restrictions last 7 days (docs/whatsapp-calling.md#account-notices). */
   expiresAt?: number;
   reason?: string;
   source: 'settings' | 'account_update';
@@ -42,7 +43,7 @@ function seconds(v: unknown): number | undefined {
 }
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
-/** `restrictions.restrictions_list` (the table spells it `restriction_list`: accept both, §2.3). */
+/** `restrictions.restrictions_list` (the table spells it `restriction_list`: accept both, docs/whatsapp-calling.md#doc-conflicts). */
 export function restrictionsFromSettings(calling: Json): Array<{ type: string; expiresAt?: number; reason?: string }> {
   const r = calling['restrictions'];
   if (!isObject(r)) return [];
@@ -56,7 +57,7 @@ export function restrictionsFromSettings(calling: Json): Array<{ type: string; e
   });
 }
 
-/** The calling snapshot an account_settings_update carries (PHONE_NUMBER_SETTINGS, §3.7). */
+/** The calling snapshot an account_settings_update carries (PHONE_NUMBER_SETTINGS, docs/whatsapp-calling.md#account-notices). */
 export function settingsSnapshot(e: AccountNotice): { phoneNumberId: string; calling: Json } | undefined {
   const settings = isObject(e.raw) ? e.raw['phone_number_settings'] : undefined;
   if (!isObject(settings) || !isObject(settings['calling'])) return undefined;
@@ -101,7 +102,7 @@ export class RestrictionsBoard {
     this.refreshGauge();
   }
 
-  /** An account_update / account_settings_update webhook (§3.7): logged, counted, remembered. */
+  /** An account_update / account_settings_update webhook (docs/whatsapp-calling.md#account-notices): logged, counted, remembered. */
   noteAccountNotice(e: AccountNotice): void {
     this.opts.metrics?.accountNotices.inc({ event: e.event });
     const raw = isObject(e.raw) ? e.raw : {};

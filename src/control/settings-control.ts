@@ -10,7 +10,7 @@ import { compareSipMode, type SipModeMonitor, type SipModeReport } from './sip-m
 /**
  * `watrunk settings get|diff|apply` (and the admin API's equivalents) for one business number:
  * GET /settings, compare with `numbers[].calling`, POST only what differs as focused updates
- * (reference §2.3). Applying twice changes nothing the second time: the second diff is empty.
+ * (docs/whatsapp-calling.md#settings). Applying twice changes nothing the second time: the second diff is empty.
  */
 
 export interface SettingsTarget {

@@ -4,18 +4,18 @@ import { sipStatusForMode, type DesiredCalling } from './calling-config.js';
 /**
  * What differs between a number's desired `calling` settings (config) and the live ones (GET
  * /settings), as focused updates: one top-level key (a "feature group") per POST, because Meta may
- * accept only one group per request (reference §2.3, last note [2ND, UNCERTAIN]). Pure.
+ * accept only one group per request (docs/whatsapp-calling.md#settings; reported by a third-party SDK). Pure.
  *
  * Only keys the config declares are compared; undeclared keys are left as Meta has them. Values are
  * normalised first so that Meta's defaults and ordering do not show up as differences:
  *  - a key absent from GET means Meta's default (srtp_key_exchange_protocol is "omitted from GET
- *    unless it was set explicitly", §2.3);
+ *    unless it was set explicitly");
  *  - country lists, codec lists, voicemail triggers and weekly hours are sets (order ignored);
- *  - holidays accept start_time/end_time and open_time/close_time (§2.3 DOC-CONFLICT) and are sent
+ *  - holidays accept start_time/end_time and open_time/close_time (docs/whatsapp-calling.md#doc-conflicts) and are sent
  *    as start_time/end_time;
- *  - sip.servers ignore app_id and sip_user_password; port defaults to 5061 (§6.1).
+ *  - sip.servers ignore app_id and sip_user_password; port defaults to 5061 (docs/whatsapp-calling.md#sip-mode).
  * `call_hours` is replaced as a whole by Meta, and omitting `holiday_schedule` DELETES the holidays
- * (§2.3): the update always carries the declared holidays, and a change that would delete live
+ * (docs/whatsapp-calling.md#settings): the update always carries the declared holidays, and a change that would delete live
  * holidays says so in its notes.
  */
 
@@ -37,7 +37,7 @@ const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null 
 const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const sortedStrings = (v: unknown): string[] => [...new Set(asList(v).map(String))].sort();
 
-/** Meta's value for a key GET leaves out (reference §2.3, §6.1). */
+/** Meta's value for a key GET leaves out (docs/whatsapp-calling.md#settings, #sip-mode). */
 export const META_DEFAULTS: Readonly<Record<string, unknown>> = {
   status: 'DISABLED',
   call_icon_visibility: 'DEFAULT',

@@ -5,7 +5,7 @@ import type { SettingsTarget } from './settings-control.js';
 import { compareSipMode, type SipModeMonitor, type SipModeReport } from './sip-mode-check.js';
 
 /**
- * `watrunk sip status|enable|disable` (reference §6.1). Enabling SIP moves the number to SIP-only
+ * `watrunk sip status|enable|disable` (docs/whatsapp-calling.md#sip-mode). Enabling SIP moves the number to SIP-only
  * call signalling: the Graph /calls endpoints then fail with 131055. So enabling is refused for a
  * number the config runs in `api` mode, unless forced. Disabling keeps `servers` (re-enabling
  * reuses them) and restores API mode.
@@ -110,7 +110,7 @@ export async function sipEnable(n: SettingsTarget, req: SipEnableRequest, log: L
   }
   const notes: string[] = [];
   if (current.callingStatus !== 'ENABLED') notes.push(`calling.status is ${current.callingStatus}: no calls reach the number until it is ENABLED`);
-  notes.push('Meta dials the server over TLS only (port 5061 by default); its certificate must be CA-valid for the hostname (reference §6.2)');
+  notes.push('Meta dials the server over TLS only (port 5061 by default); its certificate must be CA-valid for the hostname (docs/whatsapp-calling.md#sip-mode)');
   const plan: SipPlan = { number: name, changes, notes, update, applied: false };
 
   if (!servers && current.servers.length === 0) return { ...plan, refused: 'no SIP server on Meta yet: give --hostname (and --port, --uri-param)' };
@@ -129,7 +129,7 @@ export async function sipEnable(n: SettingsTarget, req: SipEnableRequest, log: L
 export async function sipDisable(n: SettingsTarget, opts: { dryRun?: boolean }, log: Logger): Promise<SipPlan> {
   const current = await sipStatus(n);
   const changes = current.status !== 'DISABLED' ? [`sip.status: ${current.status} → DISABLED`] : [];
-  const notes = ['servers are kept: enabling again reuses them (reference §6.1)'];
+  const notes = ['servers are kept: enabling again reuses them (docs/whatsapp-calling.md#sip-mode)'];
   if (n.config.mode === 'sip') notes.push('the config says mode: sip — set mode: api, or watrunk will report a SIP mode mismatch');
   const plan: SipPlan = { number: n.config.name, changes, notes, update: { sip: { status: 'DISABLED' } }, applied: false };
   return send(n, plan, opts.dryRun, log);

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import type { WhatsAppSettings } from '../whatsapp/provider.js';
 
 /**
- * `watrunk sip credentials` (reference §6.1 "Password", §2.3 "SIP credentials"): Meta generates one
+ * `watrunk sip credentials` (docs/whatsapp-calling.md#sip-mode): Meta generates one
  * SIP password per (business number, app); GET /settings?include_sip_credentials=true returns it
  * in sip.servers[].sip_user_password. The password never reaches a log: it is masked unless
  * revealed on purpose, written only to files with mode 0600, and only its sha256 fingerprint is

@@ -8,7 +8,7 @@ import type { RestrictionsBoard } from './restrictions-board.js';
 import { liveCalling } from './live-settings.js';
 
 /**
- * Does each number's configured `mode` agree with Meta's `sip.status` (reference §6.1)? A number in
+ * Does each number's configured `mode` agree with Meta's `sip.status` (docs/whatsapp-calling.md#sip-mode)? A number in
  * `api` mode whose SIP is ENABLED gets 131055 on every /calls request; a number in `sip` mode whose
  * SIP is DISABLED is signalled through Graph webhooks, which a SIP-mode deployment does not serve.
  * Either way calls fail without anything else saying why, so a mismatch is logged at error level,

@@ -1,6 +1,6 @@
 /**
  * Validation of the `calling.call_hours` settings object, with Meta's own error texts
- * (reference §2.3, "call_hours validation errors"). Pure and framework-free: the simulator uses it
+ * (docs/whatsapp-calling.md#settings). Pure and framework-free: the simulator uses it
  * to answer `POST /settings` like Meta, and `watrunk settings` uses it to check a file before sending.
  *
  * Meta's doc page renders the field names in these texts as code; the texts below are the plain
@@ -38,7 +38,7 @@ export interface CallHours {
 const HHMM = /^([01][0-9]|2[0-3])[0-5][0-9]$/;
 const YYYY_MM_DD = /^(\d{4})-(\d{2})-(\d{2})$/;
 
-/** Minutes since midnight of an `HHMM` string, or undefined when it is not `HHMM` (reference §2.3). */
+/** Minutes since midnight of an `HHMM` string, or undefined when it is not `HHMM` (docs/whatsapp-calling.md#settings). */
 export function parseHhmm(value: unknown): number | undefined {
   if (typeof value !== 'string' || !HHMM.test(value)) return undefined;
   return Number(value.slice(0, 2)) * 60 + Number(value.slice(2));
@@ -128,7 +128,7 @@ function checkHolidays(holidays: unknown, timeZone: string | undefined, nowMs: n
       add(CALL_HOURS_ERRORS.invalidHolidayDate);
       continue;
     }
-    // Samples use start_time/end_time, the table open_time/close_time [DOC-CONFLICT]: accept both.
+    // Samples use start_time/end_time, the table open_time/close_time (docs/whatsapp-calling.md#doc-conflicts): accept both.
     const start = parseHhmm(h['start_time'] ?? h['open_time']);
     const end = parseHhmm(h['end_time'] ?? h['close_time']);
     if (start === undefined || end === undefined || start >= end) add(CALL_HOURS_ERRORS.invalidSchedule);
@@ -138,7 +138,7 @@ function checkHolidays(holidays: unknown, timeZone: string | undefined, nowMs: n
 }
 
 /**
- * Checks a `call_hours` object the way Meta does (reference §2.3). Returns Meta's messages, each at
+ * Checks a `call_hours` object the way Meta does (docs/whatsapp-calling.md#settings). Returns Meta's messages, each at
  * most once, in a stable order; an empty list means valid. `nowMs` decides which holidays are past.
  */
 export function validateCallHours(callHours: unknown, nowMs: number): string[] {

@@ -1,13 +1,13 @@
 import { validateCallHours } from './call-hours.js';
 
 /**
- * Validation of the `calling` object of `POST /{PHONE_NUMBER_ID}/settings` (reference §2.3, §6.1).
+ * Validation of the `calling` object of `POST /{PHONE_NUMBER_ID}/settings` (docs/whatsapp-calling.md#settings, #sip-mode).
  * Pure and framework-free. Texts for `call_hours` are Meta's (see call-hours.ts); Meta documents no
  * texts for the other fields, so those messages are ours, phrased like Graph's "(#100)" parameter errors.
  */
 
 const ENABLED_DISABLED = ['ENABLED', 'DISABLED'] as const;
-/** DEFAULT | DISABLE_ALL (reference §2.3: send DISABLE_ALL; "DISABLE ALL"/HIDE_IN_CHAT are doc variants). */
+/** DEFAULT | DISABLE_ALL (docs/whatsapp-calling.md#doc-conflicts: send DISABLE_ALL; "DISABLE ALL"/HIDE_IN_CHAT are doc variants). */
 const ICON_VISIBILITY = ['DEFAULT', 'DISABLE_ALL'] as const;
 const SRTP = ['DTLS', 'SDES'] as const;
 const ADDITIONAL_CODECS = ['PCMA', 'PCMU'] as const;
@@ -19,7 +19,7 @@ export const CALLING_SETTING_KEYS = [
   'srtp_key_exchange_protocol', 'audio', 'voicemail',
 ] as const;
 
-/** Meta's limit on each `request_uri_user_params` key or value (reference §6.1). */
+/** Meta's limit on each `request_uri_user_params` key or value (docs/whatsapp-calling.md#sip-mode). */
 export const MAX_URI_PARAM_LENGTH = 128;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -30,7 +30,7 @@ function oneOf(value: unknown, allowed: readonly string[], key: string, out: str
   }
 }
 
-/** `sip` object: status, servers[{hostname, port, request_uri_user_params}], webhook_delivery (reference §6.1). */
+/** `sip` object: status, servers[{hostname, port, request_uri_user_params}], webhook_delivery (docs/whatsapp-calling.md#sip-mode). */
 export function validateSipSettings(sip: unknown): string[] {
   const out: string[] = [];
   if (!isObject(sip)) return ['Param sip must be an object'];
@@ -77,7 +77,7 @@ function validateVoicemail(vm: unknown, out: string[]): void {
   const audio = vm['audio'];
   const def = isObject(audio) && isObject(audio['default']) ? audio['default'] : undefined;
   const timeout = def?.['timeout_seconds'];
-  // timeout_seconds: 0–30 (reference §2.3)
+  // timeout_seconds: 0–30 (docs/whatsapp-calling.md#settings)
   if (timeout !== undefined && !(Number.isInteger(timeout) && (timeout as number) >= 0 && (timeout as number) <= 30)) {
     out.push('Param voicemail.audio.default.timeout_seconds must be an integer between 0 and 30');
   }
@@ -120,7 +120,7 @@ export function validateCallingSettings(calling: unknown, nowMs: number): string
 }
 
 /**
- * Checks the settings that result from applying a POST (reference §6.1): while SIP is ENABLED at
+ * Checks the settings that result from applying a POST (docs/whatsapp-calling.md#sip-mode): while SIP is ENABLED at
  * least one server entry must exist.
  */
 export function validateMergedCallingSettings(calling: Record<string, unknown>): string[] {

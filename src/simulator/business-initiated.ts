@@ -5,9 +5,9 @@ import type { BusinessNumber, SimulatorRuntime } from './runtime.js';
 import { connectPayload, statusPayload, type CallStatus } from './webhook-payloads.js';
 
 /**
- * Business-initiated calls (reference §4.2): `connect` is checked like Meta, then the scripted user
+ * Business-initiated calls (docs/whatsapp-calling.md#business-initiated-calls): `connect` is checked like Meta, then the scripted user
  * plays its rule: connect webhook with the SDP answer, RINGING, then ACCEPTED / REJECTED / nothing /
- * a failure, and finally the terminate webhook (reference §3.3–§3.5).
+ * a failure, and finally the terminate webhook (docs/whatsapp-calling.md#webhooks).
  */
 
 export interface ConnectInput { to: string; sdp: string; bizOpaque?: string }
@@ -36,7 +36,7 @@ function sendStatus(rt: SimulatorRuntime, number: BusinessNumber, call: Simulate
 /**
  * Handles `connect`: returns the new call id, or throws GraphError (138001/2/3/6/12). The user's
  * media answers the offer before the response, so an offer Meta would refuse (e.g. "No fingerprint
- * found in SDP") is a synchronous error 100 with the reason in error_data (reference §1, §4.3).
+ * found in SDP") is a synchronous error 100 with the reason in error_data (docs/whatsapp-calling.md#graph-api-basics, #sdp-rules).
  */
 export async function connectBusinessCall(rt: SimulatorRuntime, number: BusinessNumber, input: ConnectInput, graphVersion: string): Promise<string> {
   const user = rt.users.resolve(input.to);
@@ -84,14 +84,14 @@ function playUserScript(rt: SimulatorRuntime, number: BusinessNumber, call: Simu
 
   switch (rule.behaviour) {
     case 'fail':
-      // The call fails before it is picked up: terminate FAILED with errors[] (reference §3.5, §7.1 138019–138023).
+      // The call fails before it is picked up: terminate FAILED with errors[] (docs/whatsapp-calling.md#error-codes: 138019–138023).
       callTimer(rt, call, rule.ring_ms, () => endCall(rt, call, {
         by: 'network', status: 'FAILED', reason: `failed with ${rule.error_code}`,
         errors: [{ code: rule.error_code, message: titleOf(rule.error_code), details: `Simulated failure ${rule.error_code}` }],
       }));
       return;
     case 'busy':
-      // On another call: declined at once, without ringing; REJECTED is followed by terminate (reference §3.4).
+      // On another call: declined at once, without ringing; REJECTED is followed by terminate (docs/whatsapp-calling.md#status-webhook).
       callTimer(rt, call, rule.ring_ms, async () => {
         sendStatus(rt, number, call, 'REJECTED');
         await endCall(rt, call, { by: 'user', status: 'COMPLETED', reason: 'busy' });
@@ -109,10 +109,10 @@ function ring(rt: SimulatorRuntime, number: BusinessNumber, call: SimulatedCall)
   sendStatus(rt, number, call, 'RINGING');
   if (rule.behaviour === 'answer') {
     callTimer(rt, call, rule.answer_after_ms, () => {
-      // The user picks up: audio starts now, and Meta's ACCEPTED may trail it (reference §3.4).
+      // The user picks up: audio starts now, and Meta's ACCEPTED may trail it (docs/whatsapp-calling.md#status-webhook).
       call.media?.startTalking();
       markAccepted(rt, call);
-      // ACCEPTED is for auditing and may trail the media (reference §3.4).
+      // ACCEPTED is for auditing and may trail the media (docs/whatsapp-calling.md#status-webhook).
       sendStatus(rt, number, call, 'ACCEPTED');
     });
   } else if (rule.behaviour === 'reject') {
@@ -121,7 +121,7 @@ function ring(rt: SimulatorRuntime, number: BusinessNumber, call: SimulatedCall)
       await endCall(rt, call, { by: 'user', status: 'COMPLETED', reason: 'rejected by user' });
     });
   } else {
-    // no_answer: rings until the (undocumented, configurable) ring timeout (reference §4.2).
+    // no_answer: rings until the (undocumented, configurable) ring timeout (docs/whatsapp-calling.md#business-initiated-calls).
     callTimer(rt, call, rt.config.timing.ring_timeout_ms, () =>
       endCall(rt, call, { by: 'timeout', status: 'COMPLETED', reason: 'not answered' }));
   }

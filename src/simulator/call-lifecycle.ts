@@ -45,7 +45,7 @@ export interface CallEnding {
   by: EndedBy;
   /**
    * Unanswered and rejected calls end COMPLETED: the newer BIC doc says "even unanswered calls are
-   * considered completed" (reference §3.5); FAILED is kept for failures carrying errors[].
+   * considered completed" (docs/whatsapp-calling.md#terminate-webhook); FAILED is kept for failures carrying errors[].
    */
   status: 'COMPLETED' | 'FAILED';
   reason: string;
@@ -54,7 +54,7 @@ export interface CallEnding {
   notify?: boolean;
 }
 
-/** Ends the call once: terminate webhook (reference §3.5), media closed, permission bookkeeping. */
+/** Ends the call once: terminate webhook (docs/whatsapp-calling.md#terminate-webhook), media closed, permission bookkeeping. */
 export async function endCall(rt: SimulatorRuntime, call: SimulatedCall, end: CallEnding): Promise<void> {
   if (call.state === 'ended') return;
   const wasAccepted = call.acceptedAt !== undefined;
@@ -86,7 +86,7 @@ export async function endCall(rt: SimulatorRuntime, call: SimulatedCall, end: Ca
   if (end.notify === false) return;
   const number = numberOf(rt, call);
   if (call.direction === 'BUSINESS_INITIATED' && !wasAccepted && end.by !== 'business' && end.status === 'COMPLETED') {
-    // 4 consecutive unanswered/rejected calls revoke the permission: reject/automatic, no context (reference §3.6, §5)
+    // 4 consecutive unanswered/rejected calls revoke the permission: reject/automatic, no context (docs/whatsapp-calling.md#permissions)
     if (rt.permissions.recordUnanswered(call.phoneNumberId, call.user)) {
       sendPermissionReply(rt, number, call.user, { response: 'reject', source: 'automatic' });
     }
@@ -95,7 +95,7 @@ export async function endCall(rt: SimulatorRuntime, call: SimulatedCall, end: Ca
       && call.user.rule.permission_reply === 'accept'
       && rt.permissions.status(call.phoneNumberId, call.user).status !== 'permanent') {
     // Callback permission: a user who called (answered or missed) grants a temporary permission;
-    // context.id is the wacid of the user's call (reference §2.3, §3.6, §5).
+    // context.id is the wacid of the user's call (docs/whatsapp-calling.md#permission-replies).
     sendPermissionReply(rt, number, call.user, { response: 'accept', source: 'automatic', contextId: call.id });
   }
 }

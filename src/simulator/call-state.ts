@@ -43,7 +43,7 @@ export interface SimulatedCall extends CallTimeline {
   offerSdp?: string;
   answerSdp?: string;
   preAcceptSdp?: string;
-  /** From connect (BIC) or accept (UIC); echoed in statuses and terminate (reference §2.1). */
+  /** From connect (BIC) or accept (UIC); echoed in statuses and terminate (docs/whatsapp-calling.md#tracking-data). */
   bizOpaque?: string;
   ctaPayload?: string;
   deeplinkPayload?: string;
@@ -69,7 +69,7 @@ export interface SimulatedCallView extends CallTimeline {
   dtmfSent: string;
   /**
    * The user's media report. `firstPacketAt` (business audio first heard) against `acceptedAt`
-   * proves whether media flowed before accept (reference §4.1): see `firstPacketBeforeAccept`.
+   * proves whether media flowed before accept (docs/whatsapp-calling.md#first-media-is-the-answer): see `firstPacketBeforeAccept`.
    */
   media: (MediaReport & { firstPacketBeforeAccept: boolean }) | null;
 }
@@ -141,7 +141,7 @@ export class CallStore {
     return this.list().filter((c) => c.state !== 'ended' && (!phoneNumberId || c.phoneNumberId === phoneNumberId));
   }
 
-  /** An ongoing call between this number and this user, in either direction (reference §7.1, 138003). */
+  /** An ongoing call between this number and this user, in either direction (docs/whatsapp-calling.md#error-codes, 138003). */
   activeWith(phoneNumberId: string, userKey: string): SimulatedCall | undefined {
     return this.active(phoneNumberId).find((c) => c.user.key === userKey);
   }

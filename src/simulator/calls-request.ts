@@ -2,14 +2,14 @@ import { invalidParameter } from './graph-error.js';
 import { isBsuid } from './user-rules.js';
 
 /**
- * Validation of `POST /{PHONE_NUMBER_ID}/calls` bodies like Meta (reference §2.1): every problem is
+ * Validation of `POST /{PHONE_NUMBER_ID}/calls` bodies like Meta (docs/whatsapp-calling.md#call-actions): every problem is
  * Graph error 100 with a message naming the parameter.
  */
 
 export const CALL_ACTIONS = ['connect', 'pre_accept', 'accept', 'reject', 'terminate'] as const;
 export type CallAction = (typeof CALL_ACTIONS)[number];
 
-/** biz_opaque_callback_data: at most 512 characters (reference §2.1). */
+/** biz_opaque_callback_data: at most 512 characters (docs/whatsapp-calling.md#tracking-data). */
 export const MAX_BIZ_OPAQUE = 512;
 
 export type CallsRequest =

@@ -11,7 +11,7 @@ const digits = z.string().regex(/^[0-9]+$/, 'a string of digits (quote it in YAM
 const ms = z.number().int().min(0);
 const rate = z.number().min(0).max(1);
 
-/** A BSUID such as "US.13491208655302741918" (reference §8: at most 256 alphanumerics, scoped per portfolio). */
+/** A BSUID such as "US.13491208655302741918" (docs/whatsapp-calling.md#user-identities: at most 256 alphanumerics, scoped per portfolio). */
 export const bsuidPattern = /^[A-Z]{2}\.[A-Za-z0-9]{1,256}$/;
 
 export const behaviours = ['answer', 'reject', 'no_answer', 'busy', 'not_on_whatsapp', 'fail'] as const;
@@ -26,9 +26,9 @@ const userRuleFields = {
   answer_after_ms: ms.default(1000),
   /** Accepted calls: the user hangs up after this long. Omit: stays up until the business terminates. */
   hangup_after_ms: ms.optional(),
-  /** behaviour fail: the code in the terminate webhook's errors[] (reference §7.1: 138019–138023). */
+  /** behaviour fail: the code in the terminate webhook's errors[] (docs/whatsapp-calling.md#error-codes: 138019–138023). */
   error_code: z.number().int().default(138019),
-  /** Initial call permission for business-initiated calls (reference §5). */
+  /** Initial call permission for business-initiated calls (docs/whatsapp-calling.md#permissions). */
   permission: z.enum(['none', 'temporary', 'permanent']).default('temporary'),
   /** How the user answers a call_permission_request message. */
   permission_reply: z.enum(['accept', 'reject', 'none']).default('accept'),
@@ -76,25 +76,25 @@ export const simNumberSchema = z.object({
 });
 
 const limitsSchema = z.object({
-  /** Per business number (reference §7.2); above it connect fails with 138002. */
+  /** Per business number (docs/whatsapp-calling.md#limits); above it connect fails with 138002. */
   max_concurrent_calls: z.number().int().min(1).default(1000),
-  /** Permission requests per (number, user): 1 per 24 h and 2 per 7 days (reference §5) → 138009. */
+  /** Permission requests per (number, user): 1 per 24 h and 2 per 7 days (docs/whatsapp-calling.md#limits) → 138009. */
   permission_requests_per_24h: z.number().int().min(1).default(1),
   permission_requests_per_7d: z.number().int().min(1).default(2),
-  /** Connected business-initiated calls per (number, user) per 24 h (reference §5) → 138012. */
+  /** Connected business-initiated calls per (number, user) per 24 h (docs/whatsapp-calling.md#limits) → 138012. */
   connected_calls_per_24h: z.number().int().min(1).default(100),
-  /** Consecutive unanswered/rejected BIC calls that auto-revoke a permission (reference §5); 0 = never. */
+  /** Consecutive unanswered/rejected BIC calls that auto-revoke a permission (docs/whatsapp-calling.md#permissions); 0 = never. */
   auto_revoke_after_unanswered: z.number().int().min(0).default(4),
   /** Ended calls kept for /_sim/calls (oldest forgotten first); bounds memory under load tests. */
   max_calls_kept: z.number().int().min(10).default(10_000),
 }).strict();
 
 const timingSchema = z.object({
-  /** User-initiated: no accept/reject within this → terminate webhook ("Not Answered", reference §4.1). */
+  /** User-initiated: no accept/reject within this → terminate webhook ("Not Answered", docs/whatsapp-calling.md#accept-window). */
   accept_window_ms: ms.default(60_000),
-  /** Business-initiated no_answer: ringing ends after this (undocumented by Meta, reference §4.2). */
+  /** Business-initiated no_answer: ringing ends after this (undocumented by Meta, docs/whatsapp-calling.md#business-initiated-calls). */
   ring_timeout_ms: ms.default(45_000),
-  /** Temporary permission lifetime: 7 days (reference §5). */
+  /** Temporary permission lifetime: 7 days (docs/whatsapp-calling.md#permissions). */
   temporary_permission_ms: ms.default(7 * 24 * 3600 * 1000),
   /** Delay between the connect response and the connect webhook. */
   connect_webhook_delay_ms: ms.default(0),

@@ -5,7 +5,7 @@ import { seededRandom } from './ids.js';
  * Which delivery faults hit the next webhook. Two sources: configured rates (drawn from a seeded
  * generator, so a run is reproducible) and one-off requests from `POST /_sim/faults` that apply to
  * the next N webhooks (optionally only to one kind). Meta's webhooks are neither exactly-once nor
- * ordered (reference §3.1); these faults let a bridge prove it copes.
+ * ordered (docs/whatsapp-calling.md#delivery); these faults let a bridge prove it copes.
  */
 
 export type WebhookKind = 'connect' | 'status' | 'terminate' | 'permission_reply';

@@ -1,12 +1,13 @@
 /**
- * Graph API errors as Meta returns them (reference §1 envelope, §7.1 codes and HTTP statuses):
+ * Graph API errors as Meta returns them (the envelope: docs/whatsapp-calling.md#graph-api-basics;
+ * codes and HTTP statuses: docs/whatsapp-calling.md#error-codes):
  *   {"error":{"message":"(#138006) …","type":"OAuthException","code":138006,
  *             "error_data":{"messaging_product":"whatsapp","details":"…"},"fbtrace_id":"…"}}
  */
 
 interface CodeSpec { http: number; title: string }
 
-/** Reference §7.1 (plus 190 for bad tokens and 2500 for unknown paths, standard Graph codes). */
+/** docs/whatsapp-calling.md#error-codes (plus 190 for bad tokens and 2500 for unknown paths, standard Graph codes). */
 export const GRAPH_CODES: Record<number, CodeSpec> = {
   1: { http: 500, title: 'An unknown error has occurred.' },
   100: { http: 400, title: 'Invalid parameter' },

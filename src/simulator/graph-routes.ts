@@ -10,7 +10,7 @@ import { acceptUserCall, preAcceptUserCall, rejectUserCall } from './user-initia
 import { isBsuid } from './user-rules.js';
 
 /**
- * The Graph API paths the bridge calls (reference §2), under any `vNN.N` version prefix:
+ * The Graph API paths the bridge calls (docs/whatsapp-calling.md), under any `vNN.N` version prefix:
  *   POST /{v}/{PNID}/calls, GET /{v}/{PNID}/call_permissions, GET|POST /{v}/{PNID}/settings,
  *   POST /{v}/{PNID}/messages.
  * Each checks the bearer token (190 when missing/unknown) and the phone number id (100) first.
@@ -103,12 +103,12 @@ function readUserAddress(value: unknown, param: string): string {
   return value.replace(/^\+/, '');
 }
 
-/** POST /messages: a call_permission_request is counted and answered per the user's rule (reference §2.4, §5). */
+/** POST /messages: a call_permission_request is counted and answered per the user's rule (docs/whatsapp-calling.md#permission-requests). */
 function handleMessage(rt: SimulatorRuntime, number: BusinessNumber, body: unknown): unknown {
   if (!isObject(body)) throw invalidParameter('The request body must be a JSON object.');
   if (body['messaging_product'] === undefined) throw invalidParameter('The parameter messaging_product is required.');
   if (body['messaging_product'] !== 'whatsapp') throw invalidParameter('Param messaging_product must be one of {whatsapp}.');
-  // `to` wins when both `to` and `recipient` are sent (reference §2.4).
+  // `to` wins when both `to` and `recipient` are sent (docs/whatsapp-calling.md#permission-requests).
   const address = readUserAddress(body['to'] ?? body['recipient'], body['to'] !== undefined ? 'to' : 'recipient');
   const type = body['type'];
   if (typeof type !== 'string') throw invalidParameter('The parameter type is required.');
@@ -149,7 +149,7 @@ export function registerGraphRoutes(app: FastifyInstance, rt: SimulatorRuntime):
     const param = q['user_wa_id'] !== undefined ? 'user_wa_id' : 'recipient';
     const user = rt.users.resolve(readUserAddress(q[param], param));
     const body = rt.permissions.describe(number.identity.phoneNumberId, user);
-    // An uncallable number reports no_permission rather than an error (reference §2.2).
+    // An uncallable number reports no_permission rather than an error (docs/whatsapp-calling.md#permissions).
     if (user.rule.behaviour === 'not_on_whatsapp') {
       body['permission'] = { status: 'no_permission' };
       for (const a of body['actions'] as Array<Record<string, unknown>>) a['can_perform_action'] = false;

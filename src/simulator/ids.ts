@@ -25,7 +25,7 @@ function field(tag: number[], text: string): number[] {
   return [...tag, bytes.length, ...bytes];
 }
 
-/** base64 with `-`/`_` like Meta's ids (reference §8: base64-like, may contain "-", "_" and "=" padding). */
+/** base64 with `-`/`_` like Meta's ids (docs/whatsapp-calling.md#user-identities: base64-like, may contain "-", "_" and "=" padding). */
 function metaBase64(bytes: number[]): string {
   return Buffer.from(bytes).toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
 }
@@ -82,7 +82,7 @@ export function countryOf(number: string): string {
   return hit ? hit[1] : 'ZZ';
 }
 
-/** A stable BSUID for a number (reference §8: "US.13491208655302741918"), scoped by the seed. */
+/** A stable BSUID for a number (docs/whatsapp-calling.md#user-identities: "US.13491208655302741918"), scoped by the seed. */
 export function derivedBsuid(number: string, seed: number): string {
   const hex = createHash('sha256').update(`${seed}|${number}`).digest('hex');
   const digitsOnly = BigInt(`0x${hex.slice(0, 16)}`).toString().padStart(20, '0').slice(0, 20);

@@ -16,7 +16,7 @@ import { startUserCall, type UserCallRequest } from './user-initiated.js';
 import type { DeliveryRecord } from './webhook-delivery.js';
 
 /**
- * `watrunk simulate`: a local stand-in for Meta's WhatsApp Calling API (reference §1–§5, §7).
+ * `watrunk simulate`: a local stand-in for Meta's WhatsApp Calling API (docs/whatsapp-calling.md).
  * Graph paths under any version prefix, signed webhooks to each number's webhook_url, scripted
  * users, permissions and settings, fault injection, and a control API under /_sim/.
  */
@@ -74,7 +74,7 @@ function buildApp(rt: SimulatorRuntime, reset: () => Promise<void>): FastifyInst
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1_048_576,
     forceCloseConnections: true,
-    // wacids are 60–100+ characters (reference §8) and appear in /_sim/calls/:id
+    // wacids are 60–100+ characters (docs/whatsapp-calling.md#user-identities) and appear in /_sim/calls/:id
     routerOptions: { maxParamLength: 1024 },
   });
   const isControl = (url: string) => url.startsWith('/_sim/') || url === '/_sim';

@@ -5,7 +5,7 @@ import { permissionReplyPayload } from './webhook-payloads.js';
 
 /**
  * The user's answer to a permission request, or an automatic grant/revoke, as a signed
- * `call_permission_reply` messages webhook (reference §3.6). Updates the permission store first, so
+ * `call_permission_reply` messages webhook (docs/whatsapp-calling.md#permission-replies). Updates the permission store first, so
  * a `GET call_permissions` made on receipt already sees the new state.
  */
 export function sendPermissionReply(

@@ -2,7 +2,7 @@ import { GraphError } from './graph-error.js';
 import type { SimulatedUser } from './user-rules.js';
 
 /**
- * Business-initiated calling permissions and limits per (business number, user) (reference §5, §2.2):
+ * Business-initiated calling permissions and limits per (business number, user) (docs/whatsapp-calling.md#permissions, #limits):
  *  - permission: no_permission | temporary (7 days) | permanent; initial value from the user's rule;
  *  - permission requests: 1 per 24 h and 2 per 7 days → 138009; a permanent permission → 138017;
  *    any connected call between the pair resets the request limits;
@@ -129,7 +129,7 @@ export class PermissionStore {
     return false;
   }
 
-  /** The body of GET /{PNID}/call_permissions (reference §2.2). */
+  /** The body of GET /{PNID}/call_permissions (docs/whatsapp-calling.md#permissions). */
   describe(pnid: string, user: SimulatedUser): Record<string, unknown> {
     const s = this.pair(pnid, user);
     const now = this.clock();

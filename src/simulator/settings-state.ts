@@ -3,7 +3,7 @@ import { validateCallingSettings, validateMergedCallingSettings } from '../setti
 
 /**
  * The `calling` settings of each business number, updated the way Meta applies a settings POST
- * (reference §2.3, §6.1):
+ * (docs/whatsapp-calling.md#settings, #sip-mode):
  *  - top-level keys present in the POST replace the stored ones; absent keys are kept;
  *  - `call_hours` is replaced as a whole, so a POST with `call_hours` but without `holiday_schedule`
  *    deletes the stored holidays (a POST without `call_hours` leaves call hours alone);
@@ -102,7 +102,7 @@ export class SettingsStore {
     return this.field(phoneNumberId, ['status']) === 'ENABLED';
   }
 
-  /** Graph /calls is refused with 131055 on a SIP-enabled number (reference §6.1). */
+  /** Graph /calls is refused with 131055 on a SIP-enabled number (docs/whatsapp-calling.md#sip-mode). */
   isSipEnabled(phoneNumberId: string): boolean {
     return this.field(phoneNumberId, ['sip', 'status']) === 'ENABLED';
   }

@@ -6,7 +6,7 @@ import type { BusinessNumber, SimulatorRuntime } from './runtime.js';
 import { connectPayload } from './webhook-payloads.js';
 
 /**
- * User-initiated calls (reference §4.1): the user's phone sends a connect webhook with Meta's SDP
+ * User-initiated calls (docs/whatsapp-calling.md#user-initiated-calls): the user's phone sends a connect webhook with Meta's SDP
  * offer; the business may pre_accept (media set up, answer applied), then accept with the same SDP,
  * or reject. Nothing within `timing.accept_window_ms` → the call ends with a terminate webhook.
  */
@@ -20,7 +20,7 @@ export const userCallRequestSchema = z.object({
   name: z.string().optional(),
   ctaPayload: z.string().max(512).optional(),
   deeplinkPayload: z.string().max(512).optional(),
-  /** The user has a username and hides the number: `from` is "" in webhooks (reference §8). */
+  /** The user has a username and hides the number: `from` is "" in webhooks (docs/whatsapp-calling.md#user-identities). */
   hideNumber: z.boolean().optional(),
 }).strict();
 export type UserCallRequest = z.input<typeof userCallRequestSchema>;
@@ -43,10 +43,10 @@ export async function startUserCall(rt: SimulatorRuntime, input: UserCallRequest
   if (!number) throw new SimulatorRequestError(404, `unknown phone_number_id ${req.phoneNumberId}`);
   const pnid = number.identity.phoneNumberId;
   if (rt.settings.isSipEnabled(pnid)) {
-    throw new SimulatorRequestError(409, 'SIP is enabled on this number: user-initiated calls arrive over SIP, not webhooks (reference §6.1)');
+    throw new SimulatorRequestError(409, 'SIP is enabled on this number: user-initiated calls arrive over SIP, not webhooks (docs/whatsapp-calling.md#sip-mode)');
   }
   if (rt.calls.active(pnid).length >= rt.config.limits.max_concurrent_calls) {
-    // Over the limit the caller is told the call cannot be placed and no webhook is sent (reference §7.2).
+    // Over the limit the caller is told the call cannot be placed and no webhook is sent (docs/whatsapp-calling.md#limits).
     throw new SimulatorRequestError(429, 'concurrent calls limit reached: the call cannot be placed and no webhook is sent');
   }
   const resolved = rt.users.resolve(req.from.replace(/^\+/, ''), {
@@ -65,7 +65,7 @@ export async function startUserCall(rt: SimulatorRuntime, input: UserCallRequest
     phoneNumberId: pnid,
     businessNumber: number.identity.displayNumber,
     direction: 'USER_INITIATED',
-    // The caller's phone is already ringing locally when the webhook is sent (reference §3.3).
+    // The caller's phone is already ringing locally when the webhook is sent (docs/whatsapp-calling.md#user-initiated-calls).
     state: 'ringing',
     user,
     createdAt: now,
@@ -102,7 +102,7 @@ function requireUserInitiated(call: SimulatedCall, action: string): void {
 
 /**
  * Applies the business's answer to the user's media once (at pre_accept, or at accept without one).
- * An answer the media refuses (Meta's SDP rules, reference §4.3) is error 100 with the reason.
+ * An answer the media refuses (Meta's SDP rules, docs/whatsapp-calling.md#sdp-rules) is error 100 with the reason.
  */
 async function applyAnswer(call: SimulatedCall, sdp: string): Promise<void> {
   if (call.answerSdp !== undefined) return;
@@ -118,7 +118,7 @@ function requireNotEnded(call: SimulatedCall): void {
   if (call.state === 'ended') throw invalidParameter('Invalid call_id: the call has already ended.', `Call ${call.id} ended`);
 }
 
-/** pre_accept: the answer is applied so ICE/DTLS can start; the caller's UI shows "Ringing" (reference §4.1). */
+/** pre_accept: the answer is applied so ICE/DTLS can start; the caller's UI shows "Ringing" (docs/whatsapp-calling.md#user-initiated-calls). */
 export async function preAcceptUserCall(rt: SimulatorRuntime, call: SimulatedCall, sdp: string): Promise<void> {
   requireUserInitiated(call, 'pre_accept');
   if (call.preAcceptSdp !== undefined && call.preAcceptSdp !== sdp) {
@@ -131,7 +131,7 @@ export async function preAcceptUserCall(rt: SimulatorRuntime, call: SimulatedCal
   call.preAcceptedAt = rt.clock();
 }
 
-/** accept: must carry the same SDP as pre_accept (reference §2.1). Starts the call timer. */
+/** accept: must carry the same SDP as pre_accept (docs/whatsapp-calling.md#call-actions). Starts the call timer. */
 export async function acceptUserCall(rt: SimulatorRuntime, call: SimulatedCall, sdp: string, bizOpaque?: string): Promise<void> {
   requireUserInitiated(call, 'accept');
   if (call.preAcceptSdp !== undefined && call.preAcceptSdp !== sdp) {

@@ -30,7 +30,7 @@ export class UserDirectory {
 
   /**
    * A user addressed by number (digits) or by BSUID, as `to`, `user_wa_id` or `recipient` allow
-   * (reference §8). A BSUID that an exact-number rule claims resolves to that number.
+   * (docs/whatsapp-calling.md#user-identities). A BSUID that an exact-number rule claims resolves to that number.
    */
   resolve(address: string, overrides: { userId?: string; name?: string } = {}): SimulatedUser {
     let number = address;

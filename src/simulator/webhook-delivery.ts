@@ -5,7 +5,7 @@ import type { FaultPlan, WebhookKind } from './fault-plan.js';
 import type { TimerSet } from './timer-set.js';
 
 /**
- * Delivers webhooks to the bridge like Meta (reference §3.1): POST, `Content-Type: application/json`,
+ * Delivers webhooks to the bridge like Meta (docs/whatsapp-calling.md#delivery): POST, `Content-Type: application/json`,
  * `X-Hub-Signature-256: sha256=<HMAC-SHA256(raw body, app secret)>` over the exact bytes sent.
  * Non-2xx answers and timeouts are retried a bounded number of times. Deliveries to one URL go out
  * one after another on `concurrency` lanes; a call's webhooks always share a lane, so without faults
@@ -17,7 +17,7 @@ export function signWebhookBody(raw: Buffer | string, appSecret: string): string
   return `sha256=${createHmac('sha256', appSecret).update(raw).digest('hex')}`;
 }
 
-/** Meta escapes non-ASCII characters as \uXXXX in the payload it signs (reference §3.1). */
+/** Meta escapes non-ASCII characters as \uXXXX in the payload it signs (docs/whatsapp-calling.md#delivery). */
 export function serialiseLikeMeta(payload: unknown): Buffer {
   const json = JSON.stringify(payload).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
   return Buffer.from(json, 'utf8');
@@ -163,7 +163,7 @@ export class WebhookDelivery {
         const res = await request(job.target.url, {
           method: 'POST',
           dispatcher: this.agent,
-          // Meta gives up after ~20 s (reference §3.1); undici's own timers are too coarse for short test timeouts.
+          // Meta gives up after ~20 s (docs/whatsapp-calling.md#delivery); undici's own timers are too coarse for short test timeouts.
           signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.opts.timeoutMs)]),
           headers: {
             'content-type': 'application/json',

@@ -1,5 +1,5 @@
 /**
- * Webhook bodies exactly as Meta shapes them (reference §3.2–§3.6, seed 001):
+ * Webhook bodies exactly as Meta shapes them (docs/whatsapp-calling.md#webhooks, and Meta's samples):
  * {"object":"whatsapp_business_account","entry":[{"id":<WABA>,"changes":[{"field":"calls"|"messages",
  *   "value":{"messaging_product":"whatsapp","metadata":{display_phone_number, phone_number_id}, …}}]}]}
  * Timestamps are strings of Unix seconds; `duration` is a number.
@@ -37,7 +37,7 @@ function envelope(biz: BusinessIdentity, field: 'calls' | 'messages', value: Rec
   };
 }
 
-/** contacts[]: {profile{name, username, country_code}, wa_id, user_id} (reference §3.3, §8 BSUID). */
+/** contacts[]: {profile{name, username, country_code}, wa_id, user_id} (docs/whatsapp-calling.md#connect-webhook, #user-identities). */
 export function contactOf(user: UserIdentity): Record<string, unknown> {
   const profile: Record<string, unknown> = {};
   if (user.name !== undefined) profile['name'] = user.name;
@@ -69,7 +69,7 @@ export interface ConnectEvent {
   deeplinkPayload?: string;
 }
 
-/** Call connect webhook (reference §3.3). */
+/** Call connect webhook (docs/whatsapp-calling.md#connect-webhook). */
 export function connectPayload(biz: BusinessIdentity, e: ConnectEvent): Record<string, unknown> {
   return envelope(biz, 'calls', {
     contacts: [contactOf(e.user)],
@@ -89,7 +89,7 @@ export function connectPayload(biz: BusinessIdentity, e: ConnectEvent): Record<s
 
 export type CallStatus = 'RINGING' | 'ACCEPTED' | 'REJECTED';
 
-/** Call status webhook, business-initiated calls only (reference §3.4). */
+/** Call status webhook, business-initiated calls only (docs/whatsapp-calling.md#status-webhook). */
 export function statusPayload(biz: BusinessIdentity, e: { callId: string; status: CallStatus; user: UserIdentity; at: number; bizOpaque?: string }): Record<string, unknown> {
   return envelope(biz, 'calls', {
     statuses: [{
@@ -112,7 +112,7 @@ export interface TerminateEvent {
   user: UserIdentity;
   at: number;
   status: 'COMPLETED' | 'FAILED';
-  /** Only when the call was picked up (reference §3.5). */
+  /** Only when the call was picked up (docs/whatsapp-calling.md#terminate-webhook). */
   startedAt?: number;
   bizOpaque?: string;
   ctaPayload?: string;
@@ -121,7 +121,7 @@ export interface TerminateEvent {
   href?: string;
 }
 
-/** Call terminate webhook (reference §3.5); errors[] sits beside calls[] as in Meta's samples. */
+/** Call terminate webhook (docs/whatsapp-calling.md#terminate-webhook); errors[] sits beside calls[] as in Meta's samples. */
 export function terminatePayload(biz: BusinessIdentity, e: TerminateEvent): Record<string, unknown> {
   const picked = e.startedAt !== undefined
     ? {
@@ -163,7 +163,7 @@ export interface PermissionReplyEvent {
   contextId?: string;
 }
 
-/** call_permission_reply on the `messages` field (reference §3.6). */
+/** call_permission_reply on the `messages` field (docs/whatsapp-calling.md#permission-replies). */
 export function permissionReplyPayload(biz: BusinessIdentity, e: PermissionReplyEvent): Record<string, unknown> {
   return envelope(biz, 'messages', {
     contacts: [contactOf(e.user)],

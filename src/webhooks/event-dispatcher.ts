@@ -18,7 +18,7 @@ export interface DispatcherOptions {
 export type Disposition = 'dispatched' | 'duplicate' | 'stale' | 'unknown_number' | 'after_terminate';
 
 /**
- * Filters parsed webhook events before the call logic sees them (reference §3.1):
+ * Filters parsed webhook events before the call logic sees them (docs/whatsapp-calling.md#delivery):
  *  - routes by phone_number_id; an unknown number was already answered 200 (so Meta does not retry
  *    for days), and is logged and counted here;
  *  - drops duplicates (same call id, event and timestamp) — Meta delivers at least once;

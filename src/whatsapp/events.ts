@@ -62,7 +62,7 @@ interface CallStatusBase extends EventBase {
   trackingData?: string;
 }
 export interface CallRinging extends CallStatusBase { kind: 'call.ringing' }
-/** ACCEPTED usually arrives after media is up; it is for auditing (reference §3.4). */
+/** ACCEPTED usually arrives after media is up; it is for auditing (docs/whatsapp-calling.md#status-webhook). */
 export interface CallAccepted extends CallStatusBase { kind: 'call.accepted' }
 export interface CallRejected extends CallStatusBase { kind: 'call.rejected' }
 
@@ -100,7 +100,7 @@ export interface PermissionReplied {
   contextId?: string;
 }
 
-/** account_update / account_settings_update: logged, counted, surfaced in /readyz (issue 5). */
+/** account_update / account_settings_update: logged, counted, surfaced in /readyz (docs/whatsapp-calling.md#account-notices). */
 export interface AccountNotice {
   kind: 'account.notice';
   phoneNumberId?: string;
@@ -115,7 +115,7 @@ export interface AccountNotice {
 export type CallEvent = CallOffered | CallAnswered | CallRinging | CallAccepted | CallRejected | CallTerminated;
 export type WhatsAppEvent = CallEvent | PermissionReplied | AccountNotice;
 
-/** Dedupe identity of an event: same call id, same event kind, same timestamp (reference §3.1). */
+/** Dedupe identity of an event: same call id, same event kind, same timestamp (docs/whatsapp-calling.md#delivery). */
 export function eventKey(e: WhatsAppEvent): string {
   switch (e.kind) {
     case 'permission.replied':

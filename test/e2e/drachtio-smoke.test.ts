@@ -12,7 +12,7 @@ import { runSippClient, sippAvailable, type SippResult } from '../support/sipp.j
 
 const scenario = (name: string): string => fileURLToPath(new URL(`../sipp/${name}`, import.meta.url));
 
-/** The bits of drachtio-srf used here that its .d.ts lacks or types too narrowly (§3.9). */
+/** The bits of drachtio-srf used here that its .d.ts lacks or types too narrowly (docs/sip.md#drachtio-pitfalls). */
 interface SrfReq { method: string; callId: string; get(name: string): string | undefined }
 interface SrfRes { send(status: number, reason?: string): void }
 type Handler = (req: SrfReq, res: SrfRes) => void;

@@ -34,7 +34,7 @@ describe.skipIf(skip !== undefined)(`business-initiated call, PCMU PBX ↔ WebRT
     try {
       const waOffer = await session.offerToWhatsApp(pbx.offer(['PCMU', 'PCMA']));
 
-      // What WhatsApp gets (meta §4.3): Opus, telephone-event/8000, DTLS fingerprint, ICE, rtcp-mux, no SDES.
+      // What WhatsApp gets (docs/whatsapp-calling.md#sdp-rules): Opus, telephone-event/8000, DTLS fingerprint, ICE, rtcp-mux, no SDES.
       const pts = audioPayloads(waOffer);
       expect(pts.find((p) => p.codec.toLowerCase() === 'opus')).toMatchObject({ rate: 48000, encoding: '2' });
       expect(pts.filter((p) => p.codec.toLowerCase() === 'telephone-event').map((p) => p.rate)).toEqual([8000]);
@@ -56,7 +56,7 @@ describe.skipIf(skip !== undefined)(`business-initiated call, PCMU PBX ↔ WebRT
       pbx.applyAnswer(pbxAnswer);
       pbx.startTone(1000);
       // libwebrtc may finish ICE+DTLS before rtpengine has its answer (it learns the peer as
-      // peer-reflexive; reference §10.2), so time from the moment the peer started answering.
+      // peer-reflexive; docs/media.md#test-peers), so time from the moment the peer started answering.
       await waitFor('WebRTC peer connected', () => peer.connectionState === 'connected', { timeoutMs: 10_000, intervalMs: 5 });
       const connectMs = Date.now() - answerStartedAt;
 

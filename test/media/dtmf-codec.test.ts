@@ -2,7 +2,7 @@
  * RFC 4733 DTMF through rtpengine with the production codec options, the WhatsApp leg replaced by
  * plain RTP (test/support/media/plain-whatsapp-leg.ts) so every event packet can be inspected.
  * The "WhatsApp" endpoint sends Opus (silence frames) and telephone-event/8000 the way libwebrtc
- * and Meta do: event timestamps on the 48 kHz Opus timeline, durations in 8 kHz units (meta §4.3).
+ * and Meta do: event timestamps on the 48 kHz Opus timeline, durations in 8 kHz units (docs/whatsapp-calling.md#sdp-rules).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RtpengineMedia, BIC_OFFER_TO_WHATSAPP_MASKED } from '../../src/adapters/rtpengine/index.js';
@@ -132,7 +132,7 @@ describe.skipIf(skip !== undefined)(`RFC 4733 DTMF through rtpengine, WhatsApp l
     const session = masked.createSession(`dtmf-masked-${Date.now()}`);
     try {
       const offer = await session.offerToWhatsApp(pbx.offer(['PCMU', 'PCMA']));
-      expect(offer).toMatch(/telephone-event\/48000/); // §12.1: the only rate rtpengine offers here
+      expect(offer).toMatch(/telephone-event\/48000/); // docs/media.md#telephone-event: the only rate rtpengine offers here
       const answer = wa.answer(relabel(offer), ['opus']);
       // Give rtpengine the rate it offered, or it drops telephone-event from the PBX answer.
       pbx.applyAnswer(await session.answerFromWhatsApp(answer.replace(/(telephone-event\/)8000/, '$148000')));

@@ -5,7 +5,7 @@
  * durations) are in dtmf-codec.test.ts.
  *
  * Caveat measured here: NetEq reads telephone-event durations in the stream's 48 kHz units. The
- * durations Meta requires next to Opus are in 8 kHz units (meta §4.3) — which is what watrunk
+ * durations Meta requires next to Opus are in 8 kHz units (docs/whatsapp-calling.md#sdp-rules) — which is what watrunk
  * sends — so NetEq plays each event only in fragments (1/6 of its length per update). The control
  * case with telephone-event/48000 renders cleanly, which shows the events themselves arrive.
  * Sending RFC 4733 from this peer needs RTCRtpSender.dtmf, which @roamhq/wrtc 0.10 does not expose.
@@ -23,7 +23,7 @@ const skip = await realMediaSkipReason();
 describe.skipIf(skip !== undefined)(`DTMF with a WebRTC peer${skip ? ` (skipped: ${skip})` : ''}`, () => {
   let fx: MediaFixture;
   let factory: WrtcMediaFactory;
-  /** Control: the §8.1 set without SDP fix-ups, i.e. telephone-event/48000 toward the peer. */
+  /** Control: the masked flag set (BIC_OFFER_TO_WHATSAPP_MASKED) without SDP fix-ups, i.e. telephone-event/48000 toward the peer. */
   let te48k: RtpengineMedia;
 
   beforeAll(async () => {

@@ -3,7 +3,7 @@
  * not ice-lite like Meta) offers Opus 111 + telephone-event/8000 126 with a=setup:actpass;
  * rtpengine offers PCMU/PCMA to the "PBX", which answers; rtpengine's answer (DTLS client,
  * a=setup:active) goes back to the peer. Media toward WhatsApp is blocked until "accept"
- * (Meta counts the first media packet as the answer, meta §4.1) and must not reach the peer.
+ * (Meta counts the first media packet as the answer, docs/whatsapp-calling.md#first-media-is-the-answer) and must not reach the peer.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { realMediaSkipReason, startMediaFixture, wrtcFactory, fractionSince, type MediaFixture } from '../support/media/media-fixture.js';

@@ -5,7 +5,7 @@
  * drachtio-server is not packaged in Debian and is not part of this repo. The binary is taken from
  * env DRACHTIO_BIN, else from `drachtio` on PATH; when neither is there the e2e suites that need it
  * skip with a loud warning (see drachtioSkipReason / warnDrachtioMissing / describeIfDrachtio).
- * Reference: drachtio-and-rtpengine.md §2.
+ * See docs/sip.md#drachtio-server.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';

@@ -8,7 +8,7 @@
  * Exit codes (SIPp): 0 = all calls succeeded, 1 = at least one failed, 97 = exit by internal
  * command, 99 = normal exit without calls processed, 255 (-1) = fatal error, 254 (-2) = fatal
  * error binding a socket.
- * Reference: drachtio-and-rtpengine.md §11.1.
+ * See docs/sip.md#test-tools.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';

@@ -18,7 +18,7 @@ const valid = () => ({
   holiday_schedule: [{ date: '2026-12-25', start_time: '0000', end_time: '2359' }],
 });
 
-describe('validateCallHours (reference §2.3)', () => {
+describe('validateCallHours', () => {
   it('accepts Meta\'s own example and an omitted holiday_schedule', () => {
     expect(validateCallHours(valid(), NOW)).toEqual([]);
     const { holiday_schedule: _h, ...noHolidays } = valid();
@@ -110,7 +110,7 @@ describe('validateCallHours (reference §2.3)', () => {
     expect(validateCallHours({ ...h('2026-06-15'), timezone_id: 'Asia/Tokyo' }, earlyNextDayUtc)).toEqual([E.pastHoliday]);
   });
 
-  it('checks holiday times and accepts the open_time/close_time spelling too [DOC-CONFLICT]', () => {
+  it('checks holiday times and accepts the open_time/close_time spelling too (a conflict in Meta\'s docs)', () => {
     expect(validateCallHours({ ...valid(), holiday_schedule: [{ date: '2026-12-25', start_time: '1200', end_time: '1100' }] }, NOW))
       .toEqual([E.invalidSchedule]);
     expect(validateCallHours({ ...valid(), holiday_schedule: [{ date: '2026-12-25', open_time: '0900', close_time: '1100' }] }, NOW))
@@ -125,7 +125,7 @@ describe('validateCallHours (reference §2.3)', () => {
 });
 
 describe('validateCallingSettings', () => {
-  it('accepts the reference example and checks enums', () => {
+  it('accepts Meta\'s example and checks enums', () => {
     const ok = {
       status: 'ENABLED', call_icon_visibility: 'DEFAULT', callback_permission_status: 'ENABLED', call_hours: valid(),
       srtp_key_exchange_protocol: 'DTLS', audio: { additional_codecs: [] }, call_icons: { restrict_to_user_countries: ['US', 'BR'] },

@@ -6,7 +6,7 @@ import { ConfigError, loadConfig, resolveSecrets, validateConfig } from '../../s
 import { desiredCallingIssues } from '../../src/control/calling-config.js';
 import { CALL_HOURS_ERRORS } from '../../src/settings/call-hours.js';
 
-/** numbers[].calling, trunks[].permission_policy and admin: validation with Meta's rules (reference §2.3, §5, §6.1). */
+/** numbers[].calling, trunks[].permission_policy and admin: validation with Meta's rules (docs/whatsapp-calling.md#settings, #permissions, #sip-mode). */
 
 const number = { name: 'sales', phone_number_id: '105615555715855', display_number: '15551112222', access_token_env: 'TOK' };
 const hours = (weekly: unknown[], extra: Record<string, unknown> = {}) => ({

@@ -13,7 +13,7 @@ import type { PermissionReplied } from '../../src/whatsapp/events.js';
 import type { CallPermission, WhatsAppPermissions } from '../../src/whatsapp/provider.js';
 import { captureLogger } from './control-fixtures.js';
 
-/** CallPermissionCache and PermissionGate with fake ports and an injected clock (reference §2.2, §3.6, §5). */
+/** CallPermissionCache and PermissionGate with fake ports and an injected clock (docs/whatsapp-calling.md#permissions). */
 
 const T0 = Date.UTC(2026, 5, 15, 12, 0, 0);
 const USER = '447700900123';
@@ -113,7 +113,7 @@ describe('CallPermissionCache', () => {
     h.cache.applyReply(reply({ expiresAt: h.nowS() + 3600 }));
     expect((await h.gate.check('sales', USER)).granted).toBe(true);
     h.advance(3_601_000);
-    expect(h.cache.peek(USER)).toBeUndefined(); // no webhook when a temporary permission expires (§3.6)
+    expect(h.cache.peek(USER)).toBeUndefined(); // no webhook when a temporary permission expires (docs/whatsapp-calling.md#permission-replies)
     h.cache.applyReply(reply({ permanent: true }));
     expect(h.cache.peek(USER)?.status).toBe('permanent');
     h.cache.applyReply(reply({ response: 'reject', source: 'automatic' }));
@@ -140,7 +140,7 @@ describe('CallPermissionCache', () => {
   });
 });
 
-describe('both expiry spellings through the Graph client (reference §2.2 DOC-CONFLICT)', () => {
+describe('both expiry spellings through the Graph client (a conflict in Meta\'s docs)', () => {
   const app = Fastify();
   let url = '';
   beforeAll(async () => {

@@ -12,7 +12,7 @@ import { Metrics } from '../../src/metrics.js';
 import type { AccountNotice, PermissionReplied } from '../../src/whatsapp/events.js';
 import { captureLogger, controlConfig } from './control-fixtures.js';
 
-/** Restrictions and account notices (reference §2.3, §3.6, §3.7); the admin routes against their OpenAPI document. */
+/** Restrictions and account notices (docs/whatsapp-calling.md#account-notices); the admin routes against their OpenAPI document. */
 
 const fixture = (name: string) => JSON.parse(readFileSync(`test/fixtures/meta/webhooks/${name}`, 'utf8'));
 const NOW = Date.UTC(2026, 0, 1);

@@ -13,7 +13,7 @@ import { applySettings } from '../../src/control/settings-control.js';
 import { CALL_HOURS_ERRORS } from '../../src/settings/call-hours.js';
 import { bufferIo, captureLogger, controlConfig, DISPLAY, PNID, TOKEN, planFor, recordUpdates, startControlSim, type ControlSim } from './control-fixtures.js';
 
-/** `watrunk settings get|diff|apply` against the simulator (reference §2.3). */
+/** `watrunk settings get|diff|apply` against the simulator (docs/whatsapp-calling.md#settings). */
 
 const year = new Date().getUTCFullYear() + 1;
 const holidays = [{ date: `${year}-12-25`, start_time: '0000', end_time: '2359' }, { date: `${year}-12-26`, start_time: '0000', end_time: '1200' }];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { APPLY_ORDER, canonicalJson, diffCalling } from '../../src/control/settings-diff.js';
 
-/** The pure diff between numbers[].calling and GET /settings' calling (reference §2.3, §6.1). */
+/** The pure diff between numbers[].calling and GET /settings' calling (docs/whatsapp-calling.md#settings, #sip-mode). */
 
 const weekly = [
   { day_of_week: 'TUESDAY', open_time: '0900', close_time: '1700' },

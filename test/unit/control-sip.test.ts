@@ -9,7 +9,7 @@ import type { ControlPlane } from '../../src/control/control-plane.js';
 import { fetchSipCredentials, fingerprintOf, MASK } from '../../src/control/sip-credentials.js';
 import { bufferIo, captureLogger, controlConfig, planFor, startControlSim, type ControlSim } from './control-fixtures.js';
 
-/** `watrunk sip status|enable|disable|credentials` against the simulator (reference §6.1). */
+/** `watrunk sip status|enable|disable|credentials` against the simulator (docs/whatsapp-calling.md#sip-mode). */
 
 const SERVER = { hostname: 'sip.example.com', port: 5061, request_uri_user_params: { tgrp: 'wacall' } };
 let s: ControlSim;
@@ -141,7 +141,7 @@ describe('sip credentials', () => {
     await sipCredentialsCommand(ctx, 'sales', { stateFile }, same.io);
     expect(same.err).toEqual([]);
 
-    // a password reset on Meta (reference §6.1: disable, re-enable, re-fetch) gives the same server a new password
+    // a password reset on Meta (docs/whatsapp-calling.md#sip-mode: disable, re-enable, re-fetch) gives the same server a new password
     const n = plane.number('sales');
     const inner = n.settings;
     n.settings = {

@@ -13,7 +13,7 @@ async function start(): Promise<MetaCalls> {
 
 const CALLS_PATH = '/v24.0/123456789012345/calls';
 
-describe('request shapes (reference §2.1)', () => {
+describe('request shapes of the call actions', () => {
   it('connect: offer SDP, callee digits, tracking data → calls[0].id', async () => {
     const calls = await start();
     h.stub.reply({ body: { messaging_product: 'whatsapp', calls: [{ id: CALL_ID }] } });
@@ -126,7 +126,7 @@ describe('responses', () => {
   });
 });
 
-describe('biz_opaque_callback_data is at most 512 characters (reference §2.1)', () => {
+describe('biz_opaque_callback_data is at most 512 characters', () => {
   it('sends exactly 512', async () => {
     const calls = await start();
     h.stub.reply({ body: { calls: [{ id: CALL_ID }] } });

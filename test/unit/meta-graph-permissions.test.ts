@@ -14,7 +14,7 @@ async function start(): Promise<MetaPermissions> {
 
 const BSUID = 'US.13491208655302741918';
 
-// The sample from reference §2.2.
+// Meta's call_permissions sample (docs/whatsapp-calling.md#permissions).
 const SAMPLE = {
   messaging_product: 'whatsapp',
   permission: { status: 'temporary', expiration_time: 1767772800 },
@@ -33,7 +33,7 @@ const SAMPLE = {
   ],
 };
 
-describe('GET call_permissions (reference §2.2)', () => {
+describe('GET call_permissions', () => {
   it('asks by user_wa_id for a phone number (digits only)', async () => {
     const perms = await start();
     h.stub.reply({ body: SAMPLE });
@@ -73,7 +73,7 @@ describe('GET call_permissions (reference §2.2)', () => {
     });
   });
 
-  // DOC-CONFLICT (reference §9.1): expiration_time (sample) vs expiration (table); numbers or strings.
+  // Doc conflict (docs/whatsapp-calling.md#doc-conflicts): expiration_time (sample) vs expiration (table); numbers or strings.
   it.each([
     ['expiration_time as a number', { expiration_time: 1767772800 }],
     ['expiration_time as a string', { expiration_time: '1767772800' }],
@@ -113,7 +113,7 @@ describe('GET call_permissions (reference §2.2)', () => {
   });
 });
 
-describe('sendPermissionRequest (reference §2.4)', () => {
+describe('sendPermissionRequest', () => {
   it('POSTs the interactive call_permission_request with body text and returns the wamid', async () => {
     const perms = await start();
     h.stub.reply({ body: { messaging_product: 'whatsapp', contacts: [{ input: '447700900123', wa_id: '447700900123' }], messages: [{ id: 'wamid.HBgL' }] } });

@@ -15,7 +15,7 @@ const SETTINGS = {
   id: '123456789012345',
 };
 
-describe('settings (reference §2.3)', () => {
+describe('settings', () => {
   let h: Harness;
   afterEach(async () => { await h?.close(); });
 

@@ -98,7 +98,7 @@ export class GraphStub {
   }
 }
 
-/** A Graph error envelope (reference §1). */
+/** A Graph error envelope (docs/whatsapp-calling.md#graph-api-basics). */
 export function graphError(code: number, message: string, extra: Record<string, unknown> = {}): unknown {
   return { error: { message, type: 'OAuthException', code, fbtrace_id: `trace-${code}`, ...extra } };
 }

@@ -12,9 +12,9 @@ const PNID_B = '106540352242922';
 const WABA = '112735964992110';
 const BUSINESS = '15551112222';
 const ANN = { number: '447700900123', userId: 'GB.13491208655302741918', profileName: 'Ann', username: 'ann.example', countryCode: 'GB' };
-const SEED_STATUS_CALL = 'wacid.ABGGFjFVU2AfAgo6V';
-const SEED_CALL = 'wacid.ABGGFjFVU2AfAgo6V-Hc5eCgK5Gh';
-const SEED_ERROR = { code: 138019, message: 'ERROR_TITLE', details: 'ERROR_DETAILS', href: 'ERROR_HREF' };
+const DOC_STATUS_CALL = 'wacid.ABGGFjFVU2AfAgo6V';
+const DOC_CALL = 'wacid.ABGGFjFVU2AfAgo6V-Hc5eCgK5Gh';
+const DOC_ERROR = { code: 138019, message: 'ERROR_TITLE', details: 'ERROR_DETAILS', href: 'ERROR_HREF' };
 
 /** The SDP a fixture carries in calls[0].session.sdp (pass-through is what the parser promises). */
 function sessionSdp(name: string, entry = 0, change = 0): string {
@@ -23,11 +23,11 @@ function sessionSdp(name: string, entry = 0, change = 0): string {
 }
 const ICE_LITE_OFFER = sessionSdp('uic-connect-ice-lite-cta.json');
 
-describe('seed fixtures', () => {
+describe("fixtures from Meta's webhook examples", () => {
   it('business-initiated connect: answer SDP, callee contact, from/to swap detected', () => {
-    const r = parseFixture('seed-bic-connect.json');
+    const r = parseFixture('meta-doc-bic-connect.json');
     expect(r.events).toEqual([{
-      kind: 'call.answered', phoneNumberId: PNID, callId: SEED_CALL, timestamp: 1671644824, direction: 'BUSINESS_INITIATED',
+      kind: 'call.answered', phoneNumberId: PNID, callId: DOC_CALL, timestamp: 1671644824, direction: 'BUSINESS_INITIATED',
       user: { number: '16315553602', profileName: '<CALLEE_NAME>' }, businessNumber: '16315553601', sdpAnswer: '<<RFC 8866 SDP>>',
     }]);
     expect(r.ignored).toEqual([{ where: 'entry[0].changes[0].value.calls[0]', reason: expect.stringContaining('from/to look swapped') }]);
@@ -38,26 +38,26 @@ describe('seed fixtures', () => {
     ['accepted', 'call.accepted'],
     ['rejected', 'call.rejected'],
   ] as const)('call status %s → %s', (status, kind) => {
-    const r = parseFixture(`seed-call-status-${status}.json`);
+    const r = parseFixture(`meta-doc-call-status-${status}.json`);
     expect(r.events).toEqual([{
-      kind, phoneNumberId: PNID, callId: SEED_STATUS_CALL, timestamp: 1671644824,
+      kind, phoneNumberId: PNID, callId: DOC_STATUS_CALL, timestamp: 1671644824,
       user: { number: '163155536021' }, trackingData: 'random_string',
     }]);
     expect(r.ignored).toEqual([]);
   });
 
   it.each(['FAILED', 'COMPLETED'])('terminate with status %s: times coerced, value.errors taken', (status) => {
-    const r = parseFixture(`seed-terminate-${status.toLowerCase()}.json`);
+    const r = parseFixture(`meta-doc-terminate-${status.toLowerCase()}.json`);
     expect(r.events).toEqual([{
-      kind: 'call.terminated', phoneNumberId: PNID, callId: SEED_CALL, timestamp: 1671644824, direction: 'BUSINESS_INITIATED',
+      kind: 'call.terminated', phoneNumberId: PNID, callId: DOC_CALL, timestamp: 1671644824, direction: 'BUSINESS_INITIATED',
       user: { number: '16315553601' }, businessNumber: '16315553602', status,
-      startTime: 1671644824, endTime: 1671644944, durationS: 120, errors: [SEED_ERROR], trackingData: 'random_string',
+      startTime: 1671644824, endTime: 1671644944, durationS: 120, errors: [DOC_ERROR], trackingData: 'random_string',
     }]);
     expect(r.ignored).toEqual([]);
   });
 
   it.each(['user_action', 'automatic'])('permission reply snippet (%s), without message-level type', (source) => {
-    const r = parseFixture(`seed-permission-reply-${source.replace('_', '-')}.json`);
+    const r = parseFixture(`meta-doc-permission-reply-${source.replace('_', '-')}.json`);
     expect(r.events).toEqual([{
       kind: 'permission.replied', phoneNumberId: PNID, messageId: 'wamid.sH0kFlaCGg0xcvZbgmg90lHrg2dL', timestamp: 1767168000,
       user: { number: '16315553602' }, response: 'accept', permanent: false, expiresAt: 1767772800, source,
@@ -67,8 +67,8 @@ describe('seed fixtures', () => {
   });
 
   it('full business-initiated sample: session SDP preferred over the legacy copy', () => {
-    const r = parseFixture('seed-bic-connect-full-sample.json');
-    const sdp = sessionSdp('seed-bic-connect-full-sample.json');
+    const r = parseFixture('meta-doc-bic-connect-full-sample.json');
+    const sdp = sessionSdp('meta-doc-bic-connect-full-sample.json');
     expect(r.events).toEqual([{
       kind: 'call.answered', phoneNumberId: PNID, timestamp: 1724467313, direction: 'BUSINESS_INITIATED',
       callId: 'wacid.HBgLMTY1MDMxMzM5NzQVAgARGCAwQTJCRDYwNkEzQUNCQUVCMEFGMzYzRTYxNjMxMDdFMxwYCzE0MDg1NTUyODk5FQIAAA==',

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BridgeStub, startSim, type TestSim } from './simulator-fixtures.js';
 
-/** Webhook delivery: retries, signing of the exact bytes, and injected faults (reference §3.1). */
+/** Webhook delivery: retries, signing of the exact bytes, and injected faults (docs/whatsapp-calling.md#delivery). */
 
 let stub: BridgeStub;
 let t: TestSim;

@@ -57,7 +57,7 @@ export interface Delivery {
   at: number;
 }
 
-/** Checks Meta's envelope (reference §3.2): object, entry[{id, changes[{field, value{messaging_product, metadata}}]}]. */
+/** Checks Meta's envelope (docs/whatsapp-calling.md#envelope): object, entry[{id, changes[{field, value{messaging_product, metadata}}]}]. */
 export function envelopeProblems(body: any): string[] {
   const p: string[] = [];
   if (body?.object !== 'whatsapp_business_account') p.push('object');

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ANSWER, BridgeStub, DISPLAY, startSim, type TestSim } from './simulator-fixtures.js';
 
-/** User-initiated calls (reference §3.3, §3.5, §4.1). */
+/** User-initiated calls (docs/whatsapp-calling.md#user-initiated-calls). */
 
 let stub: BridgeStub;
 let t: TestSim;

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BridgeStub, DISPLAY, OFFER, PNID, startSim, type TestSim } from './simulator-fixtures.js';
 
-/** Business-initiated calls: the scripted user's webhooks as received by a bridge stub (reference §3.3–§3.5, §4.2). */
+/** Business-initiated calls: the scripted user's webhooks as received by a bridge stub (docs/whatsapp-calling.md#business-initiated-calls). */
 
 let stub: BridgeStub;
 let t: TestSim;

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ANSWER, BridgeStub, startSim, type TestSim } from './simulator-fixtures.js';
 
-/** Permissions and limits (reference §2.2, §2.4, §3.6, §5), with an injected clock. */
+/** Permissions and limits (docs/whatsapp-calling.md#permissions, #limits), with an injected clock. */
 
 const HOUR = 3600 * 1000;
 const START = Date.UTC(2026, 5, 15, 9, 0, 0);
@@ -115,7 +115,7 @@ describe('simulator: call permissions', () => {
     });
     expect(msg.id).toMatch(/^wamid\./);
     expect((await permissions('447700900200')).permission.status).toBe('temporary');
-    now += 7 * 24 * HOUR; // expired: no webhook, the status just lapses (reference §3.6)
+    now += 7 * 24 * HOUR; // expired: no webhook, the status just lapses (docs/whatsapp-calling.md#permission-replies)
     expect((await permissions('447700900200')).permission).toEqual({ status: 'no_permission' });
     expect((await t.connect('447700900200')).body.error.code).toBe(138006);
   });

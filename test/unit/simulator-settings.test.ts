@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CALL_HOURS_ERRORS } from '../../src/settings/call-hours.js';
 import { BridgeStub, startSim, type TestSim } from './simulator-fixtures.js';
 
-/** GET/POST /settings (reference §2.3, §6.1) with an injected clock for "past" holidays. */
+/** GET/POST /settings (docs/whatsapp-calling.md#settings, #sip-mode) with an injected clock for "past" holidays. */
 
 const NOW = Date.UTC(2026, 5, 15, 12, 0, 0);
 let stub: BridgeStub;

@@ -7,7 +7,7 @@ import { APP_SECRET, BridgeStub, DISPLAY, OFFER, PNID, TOKEN } from './simulator
 
 /**
  * The simulator with the real signalling-only media (no deps.media: loaded per media.mode), so SDPs
- * are checked the way Meta checks them (reference §4.3) and failures come back as Graph errors.
+ * are checked the way Meta checks them (docs/whatsapp-calling.md#sdp-rules) and failures come back as Graph errors.
  */
 
 let stub: BridgeStub;

@@ -14,7 +14,7 @@ function refusal(err: unknown): SrfHeaderOpts {
 /**
  * What an established PBX dialog does, whichever side created it: a BYE is reported with its
  * Reason header, and re-INVITE/UPDATE are answered on this leg only — WhatsApp allows no
- * renegotiation (reference meta-calling-api §4.3), so hold, resume and session refreshes never
+ * renegotiation (docs/whatsapp-calling.md#no-renegotiation), so hold, resume and session refreshes never
  * reach it. A re-INVITE or UPDATE without SDP is a session refresh (RFC 4028): an UPDATE is
  * answered 200, a re-INVITE gets the current local SDP as the offer (the PBX answers in the ACK).
  * Every re-INVITE/UPDATE goes to `onRequest` first (the session timer: it is a refresh), which

@@ -25,7 +25,7 @@ export class DrachtioOutboundLeg implements OutboundPbxLeg {
   /**
    * With session timers on, the INVITE asks for one with watrunk as refresher
    * (https://www.rfc-editor.org/rfc/rfc4028#section-7.1). A 422 names the smallest interval the PBX
-   * takes: the INVITE is sent once more with it (§7.3; drachtio-server gives the retry a new Call-ID).
+   * takes: the INVITE is sent once more with it (RFC 4028 §7.3; drachtio-server gives the retry a new Call-ID).
    */
   async invite(opts: { onProgress: (p: OutboundProgress) => void }): Promise<{ sdp: string }> {
     const { sessionExpiresS, minSeS } = this.liveness;

@@ -51,7 +51,7 @@ export function negotiateAsUas(req: HeaderSource, current?: TimerState): TimerSt
   return { intervalS, refresher };
 }
 
-/** Headers of watrunk's 2xx as UAS; `Require: timer` only when the PBX refreshes (§9). */
+/** Headers of watrunk's 2xx as UAS; `Require: timer` only when the PBX refreshes (RFC 4028 §9). */
 export function uasHeaders(t: TimerState): SipHeaders {
   return t.refresher === 'pbx'
     ? { 'Session-Expires': `${t.intervalS};refresher=uac`, Require: 'timer', Supported: 'timer' }
@@ -127,7 +127,7 @@ export class SessionTimer {
     if (this.stopped) return;
     const { intervalS, refresher } = this.state;
     if (refresher === 'pbx') {
-      // The refresher's request may arrive as late as interval - min(32, interval/3) (§10).
+      // The refresher's request may arrive as late as interval - min(32, interval/3) (RFC 4028 §10).
       this.timer = setTimeout(() => this.expire(), (intervalS - Math.min(32, intervalS / 3)) * 1000);
     } else if (this.refreshable) {
       this.timer = setTimeout(() => void this.refresh(), (afterS ?? intervalS / 2) * 1000);
@@ -140,7 +140,7 @@ export class SessionTimer {
     this.onExpired('session timer expired');
   }
 
-  /** A re-INVITE with the current local SDP, unchanged (same o= version), as §10 suggests. */
+  /** A re-INVITE with the current local SDP, unchanged (same o= version), as RFC 4028 §10 suggests. */
   private async refresh(): Promise<void> {
     if (this.stopped || this.inFlight) return;
     this.inFlight = true;
@@ -174,7 +174,7 @@ export class SessionTimer {
       return this.schedule();
     }
     if (status === 408 || status === 481) {
-      // §10: a refresh that times out or gets 408/481 ends the session with a BYE.
+      // RFC 4028 §10: a refresh that times out or gets 408/481 ends the session with a BYE.
       this.log.warn({ status }, 'session refresh failed: the PBX is gone or lost the dialog');
       return this.onExpired('session refresh failed');
     }
@@ -190,7 +190,7 @@ export class SessionTimer {
       this.refreshable = false;
       return;
     }
-    // Anything else leaves the session as it was (§10): retry, 491 after 2.1-4 s
+    // Anything else leaves the session as it was (RFC 4028 §10): retry, 491 after 2.1-4 s
     // (https://www.rfc-editor.org/rfc/rfc3261#section-14.1), others well before the interval ends.
     const retryS = status === 491 ? 2.1 + Math.random() * 1.9 : this.state.intervalS / 4;
     this.log.warn({ status, retryS }, 'session refresh refused; the call goes on and the refresh is retried');

@@ -1,7 +1,7 @@
 /**
  * The parts of drachtio-srf 5.x that watrunk uses, typed by hand: the package's own .d.ts lacks
  * srf.options(), types Dialog.destroy() as void, and misses event arguments
- * (reference drachtio-and-rtpengine §3.9). Everything here matches lib/srf.js, lib/dialog.js,
+ * (docs/sip.md#drachtio-pitfalls). Everything here matches lib/srf.js, lib/dialog.js,
  * lib/request.js and lib/response.js of drachtio-srf 5.0.29.
  */
 export interface SrfUri {

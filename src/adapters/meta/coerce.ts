@@ -1,6 +1,6 @@
 /**
  * Tolerant readers for values in Meta webhook JSON. Meta's samples send numbers and timestamps as
- * strings although the tables say "Integer" (reference §3.2), so every reader accepts both and
+ * strings although the tables say "Integer" (docs/whatsapp-calling.md#graph-api-basics), so every reader accepts both and
  * returns undefined for anything else. None of them throws.
  */
 

@@ -116,7 +116,7 @@ export class GraphClient {
     const { operation } = req;
     const secret = target.accessToken;
     const headers: Record<string, string> = {
-      // Reference §1: bearer token; JSON body on POSTs.
+      // Bearer token; JSON body on POSTs (docs/whatsapp-calling.md#graph-api-basics).
       authorization: `Bearer ${secret}`,
       accept: 'application/json',
     };

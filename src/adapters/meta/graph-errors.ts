@@ -47,7 +47,7 @@ function parseJson(text: string): unknown {
 }
 
 /**
- * A non-2xx answer. Graph's envelope (reference §1):
+ * A non-2xx answer. Graph's envelope (docs/whatsapp-calling.md#graph-api-basics):
  * {"error":{"message","type","code","error_data":{"details"},"fbtrace_id"}}.
  */
 export function apiError(

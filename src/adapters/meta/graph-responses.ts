@@ -2,9 +2,9 @@ import { z } from 'zod';
 import type { CallPermission, PermissionLimit } from '../../whatsapp/provider.js';
 
 /**
- * Checks and maps the 2xx bodies Graph promises (reference §2). Each parser throws an Error naming
+ * Checks and maps the 2xx bodies Graph promises (docs/whatsapp-calling.md#call-actions). Each parser throws an Error naming
  * the first mismatch; GraphClient turns that into ProviderError(kind 'protocol'). Parsing is
- * tolerant where Meta's docs disagree (reference §9): extra keys are ignored, numbers may arrive
+ * tolerant where Meta's docs disagree (docs/whatsapp-calling.md#doc-conflicts): extra keys are ignored, numbers may arrive
  * as strings.
  */
 
@@ -30,7 +30,7 @@ export function unixSeconds(v: unknown): number | undefined {
   return undefined;
 }
 
-// §2.1 connect: {"messaging_product":"whatsapp","calls":[{"id":"wacid..."}]}
+// connect (docs/whatsapp-calling.md#call-actions): {"messaging_product":"whatsapp","calls":[{"id":"wacid..."}]}
 const connectSchema = z.object({
   calls: z.array(z.object({ id: z.string().min(1) })).min(1),
 });
@@ -39,13 +39,13 @@ export function parseConnectResponse(doc: unknown): { callId: string } {
   return { callId: body.calls[0]!.id };
 }
 
-// §2.1 other actions, §2.3 POST settings: {"success":true}; UIC samples omit messaging_product.
+// Other call actions, POST settings: {"success":true}; UIC samples omit messaging_product.
 const successSchema = z.object({ success: z.literal(true) });
 export function parseSuccess(doc: unknown): void {
   check(successSchema, doc);
 }
 
-// §2.4 messages response: {"contacts":[...],"messages":[{"id":"wamid..."}]}
+// Messages response (docs/whatsapp-calling.md#permission-requests): {"contacts":[...],"messages":[{"id":"wamid..."}]}
 const messageSchema = z.object({
   messages: z.array(z.object({ id: z.string().min(1) })).min(1),
 });
@@ -54,13 +54,13 @@ export function parseMessageId(doc: unknown): { messageId: string } {
   return { messageId: body.messages[0]!.id };
 }
 
-// §2.3 GET settings: the whole document, untouched (it may hold SIP passwords: never log it).
+// GET settings (docs/whatsapp-calling.md#settings): the whole document, untouched (it may hold SIP passwords: never log it).
 const objectSchema = z.record(z.string(), z.unknown());
 export function parseJsonObject(doc: unknown): Record<string, unknown> {
   return check(objectSchema, doc);
 }
 
-// §2.2 call_permissions.
+// call_permissions (docs/whatsapp-calling.md#permissions).
 const limitSchema = z.object({
   time_period: z.string(),
   max_allowed: count,
@@ -75,7 +75,7 @@ const actionSchema = z.object({
 const permissionsSchema = z.object({
   permission: z.object({
     status: z.string().min(1),
-    // DOC-CONFLICT (§9.1): the sample says expiration_time, the table says expiration. Accept both.
+    // Doc conflict (docs/whatsapp-calling.md#doc-conflicts): the sample says expiration_time, the table says expiration. Accept both.
     expiration_time: z.unknown().optional(),
     expiration: z.unknown().optional(),
   }),

@@ -8,14 +8,14 @@ export type RetryableFailure = 'network' | 'timeout' | 'server_error';
  * The retry policy, in one place. At most ONE retry per request, after a short fixed delay.
  *
  *  connect                   never: a retry can ring the user twice (and counts toward the
- *                            100 connected calls / 24 h limit, reference §5).
+ *                            100 connected calls / 24 h limit, docs/whatsapp-calling.md#limits).
  *  pre_accept, accept,
  *  reject, terminate         one fast retry on network error, timeout or 5xx: the call is live and
  *                            the user is waiting; a duplicate is answered with an error at worst.
  *  get_call_permissions,
  *  get_settings              one retry on network error or 5xx (reads are idempotent).
  *  update_settings           one retry on network error or 5xx (POST replaces the same state).
- *  send_permission_request   never: a billed message, limited to 1 per 24 h per user (§2.4, §5).
+ *  send_permission_request   never: a billed message, limited to 1 per 24 h per user (docs/whatsapp-calling.md#limits).
  */
 export const RETRY_POLICY: Readonly<Record<GraphOperation, readonly RetryableFailure[]>> = {
   connect: [],

@@ -1,6 +1,6 @@
 /**
  * Wire-level vocabulary of the Graph API client: which operations exist, which number a request
- * is for, and the request bodies Meta expects (reference §2.1, §2.4). Response shapes live in
+ * is for, and the request bodies Meta expects (docs/whatsapp-calling.md#call-actions, #permission-requests). Response shapes live in
  * graph-responses.ts.
  */
 
@@ -31,7 +31,7 @@ export interface GraphTarget {
 
 export type CallAction = 'connect' | 'pre_accept' | 'accept' | 'reject' | 'terminate';
 
-/** Body of POST /{PNID}/calls (reference §2.1). */
+/** Body of POST /{PNID}/calls (docs/whatsapp-calling.md#call-actions). */
 export interface CallsRequestBody {
   messaging_product: 'whatsapp';
   action: CallAction;
@@ -45,7 +45,7 @@ export interface CallsRequestBody {
   biz_opaque_callback_data?: string;
 }
 
-/** Body of POST /{PNID}/messages for a free-form call permission request (reference §2.4). */
+/** Body of POST /{PNID}/messages for a free-form call permission request (docs/whatsapp-calling.md#permission-requests). */
 export interface PermissionRequestMessageBody {
   messaging_product: 'whatsapp';
   recipient_type: 'individual';

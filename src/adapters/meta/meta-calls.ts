@@ -4,7 +4,7 @@ import { parseConnectResponse, parseSuccess } from './graph-responses.js';
 import type { CallAction, CallsRequestBody, GraphTarget } from './graph-types.js';
 import { isBsuid, phoneDigits } from './meta-recipient.js';
 
-/** Reference §2.1: biz_opaque_callback_data is at most 512 characters. */
+/** biz_opaque_callback_data is at most 512 characters (docs/whatsapp-calling.md#tracking-data). */
 export const MAX_TRACKING_DATA_CHARS = 512;
 
 function checkTrackingData(action: CallAction, trackingData: string | undefined): void {
@@ -16,7 +16,7 @@ function checkTrackingData(action: CallAction, trackingData: string | undefined)
 }
 
 /**
- * Call signalling over POST /{PHONE_NUMBER_ID}/calls (reference §2.1). Every body carries
+ * Call signalling over POST /{PHONE_NUMBER_ID}/calls (docs/whatsapp-calling.md#call-actions). Every body carries
  * messaging_product and action, even where Meta's table marks action optional. Retries follow
  * graph-retry.ts: connect is never retried.
  */
@@ -25,7 +25,7 @@ export class MetaCalls implements WhatsAppCalls {
 
   async connect(req: ConnectRequest): Promise<{ callId: string }> {
     checkTrackingData('connect', req.trackingData);
-    // `to` takes digits or a BSUID (reference §2.1, BSUID page).
+    // `to` takes digits or a BSUID (docs/whatsapp-calling.md#user-identities).
     const body: CallsRequestBody = {
       messaging_product: 'whatsapp',
       to: isBsuid(req.to) ? req.to : phoneDigits(req.to),
@@ -39,7 +39,7 @@ export class MetaCalls implements WhatsAppCalls {
   }
 
   async preAccept(callId: string, sdpAnswer: string): Promise<void> {
-    // The SDP answer must be the same one later sent with accept (reference §2.1).
+    // The SDP answer must be the same one later sent with accept (docs/whatsapp-calling.md#call-actions).
     await this.post('pre_accept', {
       messaging_product: 'whatsapp', call_id: callId, action: 'pre_accept',
       session: { sdp_type: 'answer', sdp: sdpAnswer },

@@ -5,13 +5,13 @@ import type { GraphTarget, PermissionRequestMessageBody } from './graph-types.js
 import { isBsuid, phoneDigits } from './meta-recipient.js';
 
 /**
- * Business-initiated calling permissions (reference §2.2, §2.4, §5). A user is digits
+ * Business-initiated calling permissions (docs/whatsapp-calling.md#permissions). A user is digits
  * (user_wa_id / to) or a BSUID (recipient).
  */
 export class MetaPermissions implements WhatsAppPermissions {
   constructor(private readonly graph: GraphClient, private readonly target: GraphTarget) {}
 
-  /** GET /{PNID}/call_permissions?user_wa_id=<digits> | ?recipient=<BSUID> (reference §2.2). */
+  /** GET /{PNID}/call_permissions?user_wa_id=<digits> | ?recipient=<BSUID> (docs/whatsapp-calling.md#permissions). */
   async getCallPermission(user: string): Promise<CallPermission> {
     const query: Record<string, string> = isBsuid(user) ? { recipient: user } : { user_wa_id: phoneDigits(user) };
     return this.graph.send(this.target, {
@@ -20,7 +20,7 @@ export class MetaPermissions implements WhatsAppPermissions {
   }
 
   /**
-   * POST /{PNID}/messages with an interactive call_permission_request (reference §2.4). Only
+   * POST /{PNID}/messages with an interactive call_permission_request (docs/whatsapp-calling.md#permission-requests). Only
    * valid inside the 24 h customer-service window; billed; never retried.
    */
   async sendPermissionRequest(user: string, bodyText?: string): Promise<{ messageId: string }> {

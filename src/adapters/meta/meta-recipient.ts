@@ -1,6 +1,6 @@
 /**
  * Users are addressed by phone number (digits) or by BSUID, a business-scoped user ID such as
- * "US.13491208655302741918" (reference §8, BSUID). Phone numbers never contain a letter or a '.',
+ * "US.13491208655302741918" (docs/whatsapp-calling.md#user-identities). Phone numbers never contain a letter or a '.',
  * BSUIDs do, so that is the test.
  */
 export function isBsuid(user: string): boolean {

@@ -15,11 +15,11 @@ export interface ParsedDelivery { events: WhatsAppEvent[]; ignored: IgnoredConte
 
 const WABA_OBJECT = 'whatsapp_business_account';
 const FIELDS = new Set(['calls', 'messages', 'account_update', 'account_settings_update']);
-/** Call events Meta documents but watrunk does not use (reference §3.7, §6.6): recording, transcription, SIP mode. */
+/** Call events Meta documents but watrunk does not use (docs/whatsapp-calling.md#events-watrunk-ignores): recording, transcription, SIP mode. */
 const UNSUPPORTED_CALL_EVENTS = new Set(['call_recording_available', 'call_transcription_available', 'call_created']);
 const CALL_STATUS_KINDS = { RINGING: 'call.ringing', ACCEPTED: 'call.accepted', REJECTED: 'call.rejected' } as const;
 
-/** One contacts[] item (reference §3.3): the user's details, keyed by wa_id and/or user_id. */
+/** One contacts[] item (docs/whatsapp-calling.md#connect-webhook): the user's details, keyed by wa_id and/or user_id. */
 type Contact = Omit<WhatsAppUser, 'number'> & { waId: string };
 
 /** What every item of one change's value shares; displayNumber is metadata.display_phone_number in digits. */
@@ -27,9 +27,10 @@ interface ValueContext { where: string; phoneNumberId?: string; displayNumber: s
 
 /**
  * Turns one Meta webhook delivery (the parsed JSON body; signature already checked) into neutral
- * WhatsApp events (reference §3). Tolerant by design (reference rule: "parse tolerantly, log
- * unknowns, fail safe"): it never throws, and everything it does not use is listed in `ignored`
- * with a path such as `entry[0].changes[1].value.calls[0]` and the reason.
+ * WhatsApp events (docs/whatsapp-calling.md#webhooks). Tolerant by design ("parse tolerantly, log
+ * unknowns, fail safe", docs/whatsapp-calling.md#doc-conflicts): it never throws, and everything
+ * it does not use is listed in `ignored` with a path such as `entry[0].changes[1].value.calls[0]`
+ * and the reason.
  *
  * Timestamps: a missing or unparsable timestamp becomes 0. The dispatcher treats 0 as "unknown
  * age", so such an event is neither dropped as stale nor trusted as fresh; the 0 is also noted
@@ -90,7 +91,7 @@ function valueContext(value: JsonRecord, where: string, out: ParsedDelivery): Va
   };
 }
 
-// ---- field "calls" (reference §3.2–§3.5)
+// ---- field "calls" (docs/whatsapp-calling.md#webhooks)
 
 function parseCallsValue(value: JsonRecord, ctx: ValueContext): void {
   unknownKeys(value, KNOWN.callsValue, ctx.where, ctx.out);
@@ -115,7 +116,7 @@ function parseCall(call: JsonRecord, valueErrors: WhatsAppErrorInfo[], ctx: Valu
 
   if (event === 'terminate') {
     const sides = callSides(call, declared, ctx, where);
-    const status = asNonEmptyString(call['status'])?.trim().toUpperCase(); // reference §9.2: case varies
+    const status = asNonEmptyString(call['status'])?.trim().toUpperCase(); // case varies (docs/whatsapp-calling.md#doc-conflicts)
     if (!status) note(out, `${where}.status`, 'terminate without a status: using "UNKNOWN"');
     const terminated: CallTerminated = {
       kind: 'call.terminated', ...base, direction: declared, user: sides.user,
@@ -123,7 +124,7 @@ function parseCall(call: JsonRecord, valueErrors: WhatsAppErrorInfo[], ctx: Valu
       startTime: optionalNumber(call, 'start_time', where, out),
       endTime: optionalNumber(call, 'end_time', where, out),
       durationS: optionalNumber(call, 'duration', where, out),
-      // reference §9.3: errors sit at value.errors and/or calls[].errors; take both, without repeats.
+      // docs/whatsapp-calling.md#doc-conflicts: errors sit at value.errors and/or calls[].errors; take both, without repeats.
       errors: mergeErrors(valueErrors, parseErrors(call['errors'], `${where}.errors`, out)),
       trackingData: asNonEmptyString(call['biz_opaque_callback_data']),
       ctaPayload: asNonEmptyString(call['cta_payload']),
@@ -135,7 +136,7 @@ function parseCall(call: JsonRecord, valueErrors: WhatsAppErrorInfo[], ctx: Valu
 
   const sdp = connectSdp(call, where, out);
   if (!sdp) return note(out, where, 'connect without a usable SDP (session.sdp or connection.webrtc.sdp)');
-  // reference §3.3: without a direction, sdp_type decides: "offer" is Meta offering a user's call.
+  // docs/whatsapp-calling.md#connect-webhook: without a direction, sdp_type decides: "offer" is Meta offering a user's call.
   const inferred: CallDirection | undefined =
     sdp.type === 'offer' ? 'USER_INITIATED' : sdp.type === 'answer' ? 'BUSINESS_INITIATED' : undefined;
   if (declared && inferred && declared !== inferred) {
@@ -161,7 +162,7 @@ function parseCall(call: JsonRecord, valueErrors: WhatsAppErrorInfo[], ctx: Valu
   out.events.push(withoutUndefined(answered));
 }
 
-/** Call status webhook (reference §3.4). Statuses of other types (message statuses) are not ours. */
+/** Call status webhook (docs/whatsapp-calling.md#status-webhook). Statuses of other types (message statuses) are not ours. */
 function parseStatus(status: JsonRecord, ctx: ValueContext, where: string): void {
   const { out } = ctx;
   const type = asString(status['type'])?.trim().toLowerCase();
@@ -191,7 +192,7 @@ function directionOf(v: unknown, where: string, out: ParsedDelivery): CallDirect
 
 type ConnectSdp = { sdp: string; type?: 'offer' | 'answer' };
 
-/** reference §3.3: read `session`; only without a usable one fall back to legacy `connection.webrtc.sdp`. */
+/** docs/whatsapp-calling.md#connect-webhook: read `session`; only without a usable one fall back to legacy `connection.webrtc.sdp`. */
 function connectSdp(call: JsonRecord, where: string, out: ParsedDelivery): ConnectSdp | undefined {
   const session = asRecord(call['session']);
   const sessionType = sdpType(session?.['sdp_type']);
@@ -226,8 +227,8 @@ function sdpType(v: unknown): 'offer' | 'answer' | undefined {
 }
 
 /**
- * The user and business side of a call. reference §3.3: user-initiated → the user is `from`;
- * business-initiated → the user is `to`. BSUID fields (reference §8) follow their side; phone
+ * The user and business side of a call (docs/whatsapp-calling.md#connect-webhook): user-initiated → the user is `from`;
+ * business-initiated → the user is `to`. BSUID fields (docs/whatsapp-calling.md#user-identities) follow their side; phone
  * fields may be "". Meta's own samples sometimes swap from/to, so when the side that should be
  * the business is not metadata.display_phone_number but the other side is, the sides are swapped
  * (and noted). Without a direction (terminate), the display number or the BSUID field decides.
@@ -255,7 +256,7 @@ function callSides(call: JsonRecord, direction: CallDirection | undefined, ctx: 
 
 /**
  * One side of a call or message: a phone field (digits, or "" for username users) and its BSUID
- * field (reference §8). A phone field holding letters is a BSUID, not a number: it is kept as the
+ * field (docs/whatsapp-calling.md#user-identities). A phone field holding letters is a BSUID, not a number: it is kept as the
  * user id (if none was given) rather than being reduced to its digits.
  */
 function party(phoneField: unknown, userIdField: unknown): { number: string; userId: string | undefined } {
@@ -265,7 +266,7 @@ function party(phoneField: unknown, userIdField: unknown): { number: string; use
   return { number: asPhoneDigits(phone) ?? '', userId };
 }
 
-/** Adds contacts[] details (reference §3.3): matched by wa_id or user_id, else the only contact unless it contradicts. */
+/** Adds contacts[] details (docs/whatsapp-calling.md#connect-webhook): matched by wa_id or user_id, else the only contact unless it contradicts. */
 function withContact(user: { number: string; userId: string | undefined }, contacts: Contact[]): WhatsAppUser {
   const matches = (c: Contact) => (user.number !== '' && c.waId === user.number) || (!!user.userId && c.userId === user.userId);
   const fits = (c: Contact) =>
@@ -304,7 +305,7 @@ function mergeErrors(a: WhatsAppErrorInfo[], b: WhatsAppErrorInfo[]): WhatsAppEr
   return [...new Map([...a, ...b].map((e) => [key(e), e] as const)).values()];
 }
 
-// ---- field "messages" (reference §3.6, §3.7)
+// ---- field "messages" (docs/whatsapp-calling.md#permission-replies)
 
 function parseMessagesValue(value: JsonRecord, ctx: ValueContext): void {
   unknownKeys(value, KNOWN.messagesValue, ctx.where, ctx.out);
@@ -316,7 +317,7 @@ function parseMessage(msg: JsonRecord, ctx: ValueContext, where: string): void {
   const type = asString(msg['type'])?.trim().toLowerCase();
   const interactive = asRecord(msg['interactive']);
   const interactiveType = asString(interactive?.['type'])?.trim().toLowerCase();
-  // Meta's permission-reply samples omit the message-level "type":"interactive" (reference §3.6 has it): accept both.
+  // Meta's permission-reply samples omit the message-level "type":"interactive" (other Meta examples have it): accept both.
   if (interactiveType === 'call_permission_reply' && (type === undefined || type === 'interactive')) {
     return parsePermissionReply(msg, ctx, where);
   }
@@ -339,7 +340,7 @@ function parsePermissionReply(msg: JsonRecord, ctx: ValueContext, where: string)
   if (!ctx.phoneNumberId) return note(out, where, 'call permission reply ignored: value.metadata.phone_number_id is missing');
   unknownKeys(msg, KNOWN.message, where, out);
   unknownKeys(reply, KNOWN.permissionReply, replyWhere, out);
-  // reference §3.6: is_permanent is false for temporary grants; accept a boolean or "true"/"false".
+  // docs/whatsapp-calling.md#permission-replies: is_permanent is false for temporary grants; accept a boolean or "true"/"false".
   const permanent = asBoolean(reply['is_permanent']);
   if (permanent === undefined && reply['is_permanent'] !== undefined) {
     note(out, `${replyWhere}.is_permanent`, `is_permanent ${describeValue(reply['is_permanent'])} is not a boolean: treated as false`);
@@ -353,13 +354,13 @@ function parsePermissionReply(msg: JsonRecord, ctx: ValueContext, where: string)
     response, permanent: permanent ?? false,
     expiresAt: optionalNumber(reply, 'expiration_timestamp', replyWhere, out),
     source: source ?? 'unknown',
-    // Absent for profile grants and automatic revokes (reference §3.6).
+    // Absent for profile grants and automatic revokes (docs/whatsapp-calling.md#permission-replies).
     contextId: asNonEmptyString(asRecord(msg['context'])?.['id']),
   };
   out.events.push(withoutUndefined(event));
 }
 
-// ---- fields "account_update" and "account_settings_update" (reference §3.7)
+// ---- fields "account_update" and "account_settings_update" (docs/whatsapp-calling.md#account-notices)
 
 function parseAccountNotice(field: string, value: JsonRecord, entry: JsonRecord, where: string, out: ParsedDelivery): void {
   // account_update names its event in `event`; account_settings_update in `type` (PHONE_NUMBER_SETTINGS).

@@ -1,14 +1,14 @@
 /**
- * Wire shapes of Meta WhatsApp Cloud API webhook deliveries, as documented (reference §3) and as
+ * Wire shapes of Meta WhatsApp Cloud API webhook deliveries, as documented (docs/whatsapp-calling.md#webhooks) and as
  * seen in Meta's samples. These describe what Meta *should* send; the parser never trusts them
  * and reads every field through coerce.ts. The simulator uses them to build deliveries.
  *
- * Numbers and timestamps may be strings or numbers anywhere (reference §3.2), hence `StrNum`.
+ * Numbers and timestamps may be strings or numbers anywhere (docs/whatsapp-calling.md#graph-api-basics), hence `StrNum`.
  */
 
 export type StrNum = string | number;
 
-/** Top-level POST body (reference §3.2). */
+/** Top-level POST body (docs/whatsapp-calling.md#envelope). */
 export interface MetaWebhookDelivery {
   /** Always "whatsapp_business_account" for WhatsApp. */
   object: string;
@@ -35,7 +35,7 @@ export interface MetaMetadata {
   phone_number_id?: StrNum;
 }
 
-/** contacts[] (reference §3.3, §8 BSUID): profile fields and user_id were added 2026-05-28. */
+/** contacts[] (docs/whatsapp-calling.md#connect-webhook, #user-identities): profile fields and user_id were added 2026-05-28. */
 export interface MetaContact {
   wa_id?: StrNum;
   user_id?: string;
@@ -43,7 +43,7 @@ export interface MetaContact {
   profile?: { name?: string; username?: string; country_code?: string };
 }
 
-/** An error object in terminate webhooks, at value.errors and/or calls[].errors (reference §3.5, §9.3). */
+/** An error object in terminate webhooks, at value.errors and/or calls[].errors (docs/whatsapp-calling.md#terminate-webhook, #doc-conflicts). */
 export interface MetaWebhookError {
   code: StrNum;
   title?: string;
@@ -52,7 +52,7 @@ export interface MetaWebhookError {
   error_data?: { details?: string };
 }
 
-/** `session` of a connect webhook (reference §3.3). */
+/** `session` of a connect webhook (docs/whatsapp-calling.md#connect-webhook). */
 export interface MetaSession {
   sdp_type: 'offer' | 'answer';
   sdp: string;
@@ -60,7 +60,7 @@ export interface MetaSession {
 
 /**
  * Legacy `connection.webrtc.sdp`: a JSON *string* holding {"sdp": "...", "type": "offer"|"answer"}
- * (the seed's BIC connect sample carries it beside `session`).
+ * (Meta's business-initiated connect sample carries it beside `session`).
  */
 export interface MetaLegacyConnection {
   webrtc?: { sdp?: string };
@@ -74,7 +74,7 @@ export interface MetaLegacyWebrtcSdp {
 
 export type MetaCallDirection = 'USER_INITIATED' | 'BUSINESS_INITIATED';
 
-/** calls[] of field `calls` (reference §3.3 connect, §3.5 terminate, §3.8). */
+/** calls[] of field `calls` (docs/whatsapp-calling.md#connect-webhook, #terminate-webhook). */
 export interface MetaCall {
   id: string;
   /** connect | terminate; also call_created (SIP mode), call_recording_available, … (unsupported). */
@@ -89,7 +89,7 @@ export interface MetaCall {
   from_parent_user_id?: string;
   session?: MetaSession;
   connection?: MetaLegacyConnection;
-  /** terminate: COMPLETED | FAILED, in any case (reference §9.2). */
+  /** terminate: COMPLETED | FAILED, in any case (docs/whatsapp-calling.md#doc-conflicts). */
   status?: string;
   start_time?: StrNum;
   end_time?: StrNum;
@@ -100,7 +100,7 @@ export interface MetaCall {
   deeplink_payload?: string;
 }
 
-/** statuses[] of field `calls`, business-initiated calls only (reference §3.4). */
+/** statuses[] of field `calls`, business-initiated calls only (docs/whatsapp-calling.md#status-webhook). */
 export interface MetaCallStatus {
   id: string;
   type: 'call' | (string & {});
@@ -120,7 +120,7 @@ export interface MetaCallsValue {
   errors?: MetaWebhookError[];
 }
 
-/** interactive.call_permission_reply (reference §3.6). */
+/** interactive.call_permission_reply (docs/whatsapp-calling.md#permission-replies). */
 export interface MetaCallPermissionReply {
   response: 'accept' | 'reject' | (string & {});
   is_permanent?: boolean | 'true' | 'false';
@@ -129,14 +129,14 @@ export interface MetaCallPermissionReply {
   response_source?: 'user_action' | 'automatic' | (string & {});
 }
 
-/** messages[] of field `messages`; only call permission replies are used (reference §3.6). */
+/** messages[] of field `messages`; only call permission replies are used (docs/whatsapp-calling.md#permission-replies). */
 export interface MetaMessage {
   id: string;
   from?: StrNum;
   from_user_id?: string;
   from_parent_user_id?: string;
   timestamp: StrNum;
-  /** "interactive" for permission replies, "audio" for voicemail (reference §3.7). */
+  /** "interactive" for permission replies, "audio" for voicemail (docs/whatsapp-calling.md#events-watrunk-ignores). */
   type?: string;
   context?: { from?: StrNum; id?: string };
   interactive?: { type: string; call_permission_reply?: MetaCallPermissionReply };
@@ -150,7 +150,7 @@ export interface MetaMessagesValue {
   statuses?: unknown[];
 }
 
-/** field `account_update` (reference §3.7): ACCOUNT_VIOLATION, ACCOUNT_RESTRICTION, … */
+/** field `account_update` (docs/whatsapp-calling.md#account-notices): ACCOUNT_VIOLATION, ACCOUNT_RESTRICTION, … */
 export interface MetaAccountUpdateValue {
   event: string;
   phone_number?: StrNum;
@@ -160,7 +160,7 @@ export interface MetaAccountUpdateValue {
   [key: string]: unknown;
 }
 
-/** field `account_settings_update` (reference §3.7). */
+/** field `account_settings_update` (docs/whatsapp-calling.md#account-notices). */
 export interface MetaAccountSettingsUpdateValue {
   messaging_product?: 'whatsapp';
   timestamp?: StrNum;

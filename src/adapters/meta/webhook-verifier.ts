@@ -5,7 +5,7 @@ const PREFIX = 'sha256=';
 const SHA256_HEX = /^[0-9a-f]{64}$/i;
 
 /**
- * Checks Meta's `X-Hub-Signature-256: sha256=<hex>` header (reference §3.1): the hex is
+ * Checks Meta's `X-Hub-Signature-256: sha256=<hex>` header (docs/whatsapp-calling.md#delivery): the hex is
  * HMAC-SHA256 of the raw request bytes keyed with the app secret. The HMAC is computed over the
  * exact bytes received, never over re-serialised JSON (Meta escapes non-ASCII characters, so a
  * re-serialisation would not match). Comparison is constant-time.

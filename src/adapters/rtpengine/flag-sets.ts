@@ -1,28 +1,28 @@
 /**
  * rtpengine ng option sets per call direction, as data. In an `offer` the options describe the
  * side that RECEIVES the rewritten SDP; in an `answer`, the side that receives the answer.
- * Proven on Debian rtpengine-daemon 10.5.3.5 (reference drachtio-and-rtpengine.md §8, and the
- * media tests in test/media of this repo). The `WebRTC` alias does not exist in 10.5 (§7), so
- * everything is spelled out.
+ * Proven on Debian rtpengine-daemon 10.5.3.5 by the media tests in test/media; why each option is
+ * there: docs/media.md#flag-sets. The `WebRTC` alias does not exist in 10.5, so everything is
+ * spelled out.
  */
 import type { NgParams } from './ng-client.js';
 
-/** Rewrites o= and the session c= so the SDP names rtpengine, not the other party (§5.2). */
+/** Rewrites o= and the session c= so the SDP names rtpengine, not the other party (docs/media.md#talking-to-rtpengine). */
 const REPLACE = ['origin', 'session-connection'];
 
-/** The WebRTC side (WhatsApp): ICE + DTLS-SRTP, SAVPF, rtcp-mux, no SDES (§8.1, §8.3, meta §4.3). */
+/** The WebRTC side (WhatsApp): ICE + DTLS-SRTP, SAVPF, rtcp-mux, no SDES (docs/media.md#flag-sets, docs/whatsapp-calling.md#sdp-rules). */
 const TOWARD_WHATSAPP: NgParams = {
   ICE: 'force',
   'transport-protocol': 'UDP/TLS/RTP/SAVPF',
   // `require`: no separate RTCP port even in the offer (WebRTC and Meta expect a=rtcp-mux).
-  // §8.1 proved `offer`; `require` is proven by test/media/bic-call.test.ts with a libwebrtc peer.
+  // `offer` worked too; `require` is proven by test/media/bic-call.test.ts with a libwebrtc peer.
   'rtcp-mux': ['require'],
-  // Without SDES off the offer carries 12 a=crypto lines (§8.1).
+  // Without SDES off the offer carries 12 a=crypto lines.
   SDES: ['off'],
   replace: REPLACE,
 };
 
-/** The plain-RTP side (the PBX): RTP/AVP, no ICE, no DTLS, RTCP on its own port (§7.1, §8.1). */
+/** The plain-RTP side (the PBX): RTP/AVP, no ICE, no DTLS, RTCP on its own port (docs/media.md#flag-sets). */
 const TOWARD_PBX: NgParams = {
   ICE: 'remove',
   DTLS: 'off',
@@ -36,12 +36,12 @@ const TOWARD_PBX: NgParams = {
  * BIC offer: the PBX's RTP offer becomes a WebRTC offer for WhatsApp, transcoded to Opus.
  * Deliberately NO `mask`/`strip`: any of them "touches" the 8 kHz clock rate and rtpengine 10.5
  * then drops telephone-event/8000, leaving only telephone-event/48000 next to Opus, which Meta
- * rejects (§12.1). Unmasked, rtpengine offers the PBX's codecs + opus/48000/2 + telephone-event at
+ * rejects (docs/media.md#telephone-event). Unmasked, rtpengine offers the PBX's codecs + opus/48000/2 + telephone-event at
  * 48000 and 8000; keepOpusAndTelephoneEvent8000() (telephone-event.ts) then removes everything but
  * Opus and telephone-event/8000 from the SDP text. Proven by test/media/dtmf-codec.test.ts (RFC 4733
  * both ways, durations in 8 kHz units, event timestamps on the Opus timeline, one SSRC) and
  * test/media/bic-call.test.ts (tones both ways). The DTLS flag is ignored on offers: rtpengine
- * always offers a=setup:actpass (§9).
+ * always offers a=setup:actpass (docs/media.md#dtls-roles).
  */
 export const BIC_OFFER_TO_WHATSAPP: NgParams = {
   ...TOWARD_WHATSAPP,
@@ -50,9 +50,9 @@ export const BIC_OFFER_TO_WHATSAPP: NgParams = {
 };
 
 /**
- * The set from reference §8.1 (mask all + transcode). Works for audio, but the offer can only
- * carry telephone-event/48000 (§12.1); relabelling that to 8000 in the SDP makes rtpengine scale
- * RFC 4733 durations by 6 (measured in test/media/dtmf-codec.test.ts). Kept for reference and as
+ * The first set tried (mask all + transcode). Works for audio, but the offer can only
+ * carry telephone-event/48000 (docs/media.md#telephone-event); relabelling that to 8000 in the SDP makes rtpengine scale
+ * RFC 4733 durations by 6 (measured in test/media/dtmf-codec.test.ts). Kept as the documented alternative and as
  * the control case in test/media/dtmf-webrtc.test.ts; not used by default.
  */
 export const BIC_OFFER_TO_WHATSAPP_MASKED: NgParams = {
@@ -72,12 +72,12 @@ export const BIC_OFFER_TO_WHATSAPP_OPUS_PASSTHROUGH: NgParams = {
   flags: ['generate-mid'],
 };
 
-/** BIC answer: WhatsApp's answer becomes a plain-RTP answer for the PBX (§8.1). */
+/** BIC answer: WhatsApp's answer becomes a plain-RTP answer for the PBX. */
 export const BIC_ANSWER_TO_PBX: NgParams = { ...TOWARD_PBX };
 
 /**
  * UIC offer: WhatsApp's offer (ice-lite, actpass, Opus 111 + telephone-event/8000 126) becomes a
- * plain-RTP offer for the PBX with PCMU, PCMA and telephone-event/8000 (§8.2; also proven by
+ * plain-RTP offer for the PBX with PCMU, PCMA and telephone-event/8000 (proven by
  * test/media/uic-call.test.ts with a libwebrtc offerer).
  */
 export const UIC_OFFER_TO_PBX: NgParams = {
@@ -87,8 +87,8 @@ export const UIC_OFFER_TO_PBX: NgParams = {
 
 /**
  * UIC answer: the PBX's answer becomes the WebRTC answer for WhatsApp. `DTLS: active` makes us
- * the DTLS client (a=setup:active), as Meta requires (meta §4.3, reference §9: 12/12 OK).
- * rtpengine 10.5 leaves telephone-event out of this answer whatever the options (§12.2; tried:
+ * the DTLS client (a=setup:active), as Meta requires (docs/media.md#dtls-roles).
+ * rtpengine 10.5 leaves telephone-event out of this answer whatever the options (docs/media.md#telephone-event; tried:
  * codec.transcode/accept on offer or answer, `always transcode`, unmasked offer), because the
  * WhatsApp side has no 8 kHz audio codec. restoreTelephoneEvent() (telephone-event.ts) adds
  * WhatsApp's own telephone-event/8000 back to the SDP text; rtpengine forwards WhatsApp's RFC 4733

@@ -1,7 +1,7 @@
 /**
  * Typed wrapper around rtpengine-client (CommonJS, no types): one UDP ng socket, bencoded
  * commands, a timeout per command, and `result: "error"` turned into a thrown NgError
- * (rtpengine-client resolves error results unless told otherwise; reference §5.2).
+ * (rtpengine-client resolves error results unless told otherwise; docs/media.md#talking-to-rtpengine).
  */
 import { createRequire } from 'node:module';
 

@@ -1,9 +1,9 @@
 /**
  * SDP post-processing toward WhatsApp for DTMF. Meta accepts RFC 4733 telephone-event only at
- * clock rate 8000 (meta-calling-api.md §4.3). rtpengine 10.5 pairs telephone-event with the clock
+ * clock rate 8000 (docs/whatsapp-calling.md#sdp-rules). rtpengine 10.5 pairs telephone-event with the clock
  * rate of an audio codec: next to Opus it generates telephone-event/48000, and it removes a
  * telephone-event/8000 once no 8 kHz audio codec is left in a codec list it has "touched" with
- * strip/mask/transcode (daemon/codec.c codec_tracker_update, mr10.5.3.5; reference §12.1/§12.2).
+ * strip/mask/transcode (daemon/codec.c codec_tracker_update, mr10.5.3.5; docs/media.md#telephone-event).
  * So the flag sets keep the 8 kHz codecs in rtpengine's view and these steps remove or restore
  * payload types in the SDP text only. Line-based edits of the audio m-section; everything else is
  * left byte for byte.
@@ -49,11 +49,11 @@ function removePayload(sec: Section, pt: number): void {
 /**
  * Toward WhatsApp in business-initiated calls: keeps only opus/48000/2 and telephone-event/8000 in
  * the audio m-line (with their rtpmap/fmtp/rtcp-fb lines). rtpengine's offer also lists the PBX's
- * own codecs (G.711 …) and a telephone-event/48000 for Opus, which Meta does not support (meta
- * §4.3); removing offered payload types does not change what rtpengine accepts — WhatsApp simply
- * cannot pick them. Unchanged when there is no Opus. A telephone-event at another rate is never
- * relabelled to 8000: rtpengine would then scale durations wrongly (6x; measured in
- * test/media/dtmf-codec.test.ts).
+ * own codecs (G.711 …) and a telephone-event/48000 for Opus, which Meta does not support
+ * (docs/whatsapp-calling.md#sdp-rules); removing offered payload types does not change what
+ * rtpengine accepts — WhatsApp simply cannot pick them. Unchanged when there is no Opus. A
+ * telephone-event at another rate is never relabelled to 8000: rtpengine would then scale
+ * durations wrongly (6x; measured in test/media/dtmf-codec.test.ts).
  */
 export function keepOpusAndTelephoneEvent8000(sdp: string): string {
   const { lines, eol } = splitLines(sdp);

@@ -71,7 +71,7 @@ export interface OutboundProgress {
 }
 
 /**
- * watrunk's INVITE to the PBX (watrunk is the UAC). Used for WhatsApp -> PBX calls (issue 4).
+ * watrunk's INVITE to the PBX (watrunk is the UAC). Used for WhatsApp -> PBX calls.
  */
 export interface OutboundPbxLeg {
   readonly sipCallId: string;

@@ -1,7 +1,7 @@
 /**
  * Keeps only ICE candidates on 127.0.0.1 in an SDP. libwebrtc gathers host candidates on every
  * interface and none on loopback; tests run on 127.0.0.1 only, and rtpengine warns about priority
- * collisions with several host candidates (reference drachtio-and-rtpengine.md §10.1 P4, §10.2).
+ * collisions with several host candidates (docs/media.md#test-peers).
  * With all candidates stripped, rtpengine learns the peer as peer-reflexive from its checks.
  */
 export function keepLoopbackCandidates(sdp: string): string {

@@ -2,7 +2,7 @@
  * Signalling-only simulated user media (load tests): answers and offers with syntactically valid
  * WebRTC SDP shaped like Meta's, but nothing listens on the advertised address (127.0.0.1, port 9
  * = discard by default), so no ICE/DTLS/RTP ever happens. Checks the business's SDP against
- * Meta's documented rules (fingerprint present, DTLS client in answers, Opus offered; meta §4.3)
+ * Meta's documented rules (fingerprint present, DTLS client in answers, Opus offered; docs/whatsapp-calling.md#media)
  * and throws like Meta would reject.
  */
 import { parse } from 'sdp-transform';
@@ -43,7 +43,7 @@ export class SignallingOnlyUserMedia implements SimulatedUserMedia {
   async answer(offerSdp: string): Promise<string> {
     this.assertOpen();
     const r = readRemote(offerSdp);
-    if (!r.fingerprint) throw new Error('No fingerprint found in SDP'); // Meta's wording (meta §4.3)
+    if (!r.fingerprint) throw new Error('No fingerprint found in SDP'); // Meta's wording (docs/whatsapp-calling.md#sdp-rules)
     if (!r.ice) throw new Error('offer has no ICE credentials (a=ice-ufrag/a=ice-pwd)');
     if (r.opusPt === undefined) throw new Error('offer has no opus/48000/2');
     return buildWebrtcSdp({

@@ -1,5 +1,5 @@
 /**
- * Syntactically valid WebRTC SDP shaped like Meta's (meta-calling-api.md §4.3 samples): ICE
+ * Syntactically valid WebRTC SDP shaped like Meta's samples (docs/whatsapp-calling.md#media): ICE
  * credentials (RFC 8839 §5.4: ufrag ≥ 4, pwd ≥ 22 ice-chars), a sha-256 fingerprint (RFC 8122),
  * rtcp-mux, Opus + telephone-event/8000, one SSRC. The fingerprint is random, not from a real
  * certificate: nothing will ever complete DTLS with it (signalling-only mode).

@@ -258,7 +258,7 @@ export class WrtcUserMedia implements SimulatedUserMedia {
   }
 }
 
-/** Keeps only opus/48000/2 and telephone-event/8000 in the audio m-line (Meta's offer shape, meta §4.3). */
+/** Keeps only opus/48000/2 and telephone-event/8000 in the audio m-line (Meta's offer shape, docs/whatsapp-calling.md#sdp-rules). */
 export function onlyOpusAndTelephoneEvent8000(sdp: string): string {
   const lines = sdp.split(/\r?\n/);
   const keep = new Set<string>();

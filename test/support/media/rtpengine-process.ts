@@ -1,7 +1,7 @@
 /**
  * Starts a private rtpengine (Debian rtpengine-daemon 10.5) for one test file: userspace only,
  * loopback interface, its own ng port and RTP port range, no config file, calls freed at once on
- * delete. Reference: drachtio-and-rtpengine.md §5.1.
+ * delete. See docs/media.md#running-rtpengine.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
