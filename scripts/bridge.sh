@@ -52,7 +52,7 @@ if [ -n "$DRACHTIO" ] && ! tcp_listening 9022; then
   "$DRACHTIO" -f var/drachtio.conf.xml --contact "sip:127.0.0.1:5060;transport=udp,tcp" > var/drachtio.log 2>&1 &
   pids+=($!)
 elif [ -z "$DRACHTIO" ]; then
-  echo "bridge: no drachtio-server binary (DRACHTIO_BIN or PATH): the SIP side stays down and /readyz says so." >&2
+  echo "bridge: no drachtio-server binary (DRACHTIO_BIN or PATH): the SIP side stays down and /readyz (internal listener, http://127.0.0.1:8081/readyz) says so." >&2
   echo "bridge: webhooks and the Calling API work; run the drachtio/drachtio-server image for SIP (see README)." >&2
 fi
 

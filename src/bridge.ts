@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { LoadedConfig } from './config/load.js';
 import type { ConfigFile } from './config/schema.js';
-import { buildHttpApp } from './http/app.js';
+import { startHttpListeners } from './http/listeners.js';
 import { Readiness } from './http/readiness.js';
 import { createLogger, type Logger } from './logging.js';
 import { Metrics } from './metrics.js';
@@ -12,6 +12,7 @@ import { DrachtioConnection } from './adapters/drachtio/drachtio-connection.js';
 import { DrachtioPbxDialer } from './adapters/drachtio/outbound-leg.js';
 import { PbxTrunkServer } from './adapters/drachtio/pbx-trunk-server.js';
 import { RtpengineMedia } from './adapters/rtpengine/rtpengine-media.js';
+import { WhatsAppCallEnder } from './calls/call-ending.js';
 import { CallRegistry } from './calls/call-registry.js';
 import { PbxAdmission } from './calls/pbx-admission.js';
 import { PbxCallIntake, type BusinessNumber } from './calls/pbx-call-intake.js';
@@ -21,12 +22,17 @@ import { WhatsAppCallIntake } from './calls/whatsapp-call-intake.js';
 import { TrunkDirectory } from './calls/trunk-directory.js';
 import { EventDispatcher } from './webhooks/event-dispatcher.js';
 import { createBridgeControl } from './control/bridge-control.js';
-import { registerWebhookIngress } from './webhooks/ingress.js';
 import type { WhatsAppEvent } from './whatsapp/events.js';
+import { NO_CALL_JOURNAL, type CallJournal } from './journal/call-journal.js';
+import { CrashRecovery } from './journal/crash-recovery.js';
 
 export interface RunningBridge {
+  /** The public listener (config `http`): webhooks and /healthz. Closing it closes the internal one. */
   app: FastifyInstance;
   url: string;
+  /** The internal listener (config `internal_http`): /healthz, /readyz, /metrics, admin API. */
+  internalApp: FastifyInstance;
+  internalUrl: string;
   logger: Logger;
   metrics: Metrics;
   dispatcher: EventDispatcher;
@@ -39,6 +45,10 @@ export interface RunningBridge {
   /** Calling control plane: permission cache and gate, restrictions, SIP mode (src/control). */
   control: ReturnType<typeof createBridgeControl>;
   drachtio?: DrachtioConnection;
+  /**
+   * Drains and stops (SIGTERM/SIGINT; README "Signals and draining"): no new calls from the first
+   * moment, every call ended, all within shutdown.grace_s. Calling it again returns the same promise.
+   */
   stop(): Promise<void>;
 }
 
@@ -46,12 +56,33 @@ export interface BridgeOptions {
   logger?: Logger;
   /** Observe every event that reaches the call logic (tests, the demo). */
   onEvent?: (event: WhatsAppEvent, numberName: string | undefined) => void;
-  /** Override the listen port (0 = ephemeral). */
+  /** Override the public listen port, http.port (0 = ephemeral). */
   port?: number;
   /** Use this media engine instead of building one from config (tests). */
   media?: MediaEngine;
   /** Use this dialer for INVITEs to the PBX when there is no drachtio section (tests). */
   dialer?: PbxDialer;
+  /**
+   * The journal of live WhatsApp calls (`watrunk start` opens it from journal.*); the bridge owns
+   * it from here and closes it on stop. Absent: nothing journaled, nothing recovered (tests).
+   */
+  journal?: CallJournal;
+}
+
+/** After the calls, this much of shutdown.grace_s (at most a quarter) is kept for closing connections. */
+const CLOSE_RESERVE_MS = 1_000;
+/** While stopping, a terminate/reject unanswered this long (at most a quarter of the grace) is sent again. */
+const DRAIN_ATTEMPT_WAIT_MS = 2_000;
+
+/** Whether `work` settled (either way) before `deadline` (epoch ms). */
+async function settledBy(work: Promise<unknown>, deadline: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now())); });
+  try {
+    return await Promise.race([work.then(() => true, () => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function outboundTiming(config: ConfigFile) {
@@ -82,6 +113,9 @@ export async function startBridge(loaded: LoadedConfig, opts: BridgeOptions = {}
   const control = createBridgeControl({ config, secrets, logger, metrics, readiness });
   const registry = new CallRegistry();
   const log = logger.child({ component: 'bridge' });
+  // terminate/reject retried until Meta confirms, outside every call's queue (src/calls/call-ending.ts).
+  const ender = new WhatsAppCallEnder({ logger, metrics });
+  const journal = opts.journal ?? NO_CALL_JOURNAL;
 
   const numbers = new Map<string, BusinessNumber & { close(): Promise<void> }>();
   for (const n of config.numbers) {
@@ -111,7 +145,7 @@ export async function startBridge(loaded: LoadedConfig, opts: BridgeOptions = {}
   const pbxCalls = media
     ? new PbxCallIntake({
       admission: new PbxAdmission(new Map(config.numbers.map((n) => [n.name, n])), (name) => registry.countForNumber(name)),
-      registry, numbers, media, timing: outboundTiming(config), logger, metrics, permissionGate: control.permissionGate,
+      registry, numbers, media, timing: outboundTiming(config), logger, metrics, permissionGate: control.permissionGate, ender, journal,
     })
     : undefined;
   let drachtio: DrachtioConnection | undefined;
@@ -130,8 +164,12 @@ export async function startBridge(loaded: LoadedConfig, opts: BridgeOptions = {}
     new PbxTrunkServer(drachtio.srf, {
       trunks: new TrunkDirectory(config.trunks),
       passwords: secrets.trunkPasswords,
-      // A call that cannot get media must be refused at once rather than ring into silence.
-      canTakeCalls: async () => ((await engine.ping()) ? { ok: true } : { ok: false, reason: 'media engine (rtpengine) unavailable' }),
+      // Stopping: 503 with Retry-After at once. A call that cannot get media must be refused at once
+      // rather than ring into silence.
+      canTakeCalls: async () => {
+        if (!registry.takingCalls) return { ok: false, reason: 'watrunk is shutting down' };
+        return (await engine.ping()) ? { ok: true } : { ok: false, reason: 'media engine (rtpengine) unavailable' };
+      },
       onCall: async (leg, trunk) => { await intake.handleInvite(leg, trunk); },
       liveness,
       logger,
@@ -146,8 +184,16 @@ export async function startBridge(loaded: LoadedConfig, opts: BridgeOptions = {}
 
   const whatsappCalls = new WhatsAppCallIntake({
     registry, numbers, media, dialer, inboundPasswords: secrets.inboundPasswords ?? new Map(), logger, metrics,
-    mediaWatch: mediaWatchTiming(config),
+    mediaWatch: mediaWatchTiming(config), ender, journal,
   });
+
+  // Calls a crash left open at Meta: ended now (README "Crash recovery (the call journal)").
+  const recovery = new CrashRecovery({
+    journal, ender, logger, metrics,
+    numbers: new Map([...numbers].map(([name, n]) => [name, n.calls])),
+    connectingWindowMs: (config.webhook.max_event_age_s + config.calls.no_answer_timeout_s) * 1000,
+  });
+  recovery.start();
 
   const dispatcher = new EventDispatcher({
     numbers: byPhoneNumberId,
@@ -158,51 +204,76 @@ export async function startBridge(loaded: LoadedConfig, opts: BridgeOptions = {}
     handle: async (event, numberName) => {
       opts.onEvent?.(event, numberName);
       if (event.kind === 'account.notice' || event.kind === 'permission.replied') { control.handleEvent(event, numberName); return; }
+      if (event.kind === 'call.terminated') ender.endedByWhatsApp(event.callId);
+      if (recovery.claim(event)) return;
       const routed = registry.route(event);
       if (routed === 'unmatched' && event.kind === 'call.offered' && numberName) await whatsappCalls.handleOffer(event, numberName);
     },
   });
 
-  const app = buildHttpApp({ logger, metrics, readiness });
-  await control.attach(app);
+  // Two listeners (src/http/listeners.ts): the public one for Meta's webhooks, the internal one
+  // for /readyz, /metrics and the admin API.
   const webhookLog = logger.child({ component: 'webhook' });
-  await registerWebhookIngress(app, {
-    path: config.webhook.path,
-    verifyToken: secrets.verifyToken,
-    verifier: new WebhookVerifier(secrets.appSecret),
-    signatureHeader: 'x-hub-signature-256',
-    maxBodyBytes: config.webhook.max_body_bytes,
-    logger,
-    metrics,
-    onDelivery: async (body) => {
-      const parsed = parseMetaWebhook(body);
-      for (const ig of parsed.ignored) webhookLog.debug({ where: ig.where, reason: ig.reason }, 'webhook content ignored or noted');
-      await dispatcher.dispatch(parsed.events);
+  const { publicApp: app, publicUrl: url, internalApp, internalUrl } = await startHttpListeners({
+    config, logger, metrics, readiness,
+    ...(opts.port !== undefined && { publicPort: opts.port }),
+    attachInternal: (internal) => control.attach(internal),
+    webhook: {
+      verifyToken: secrets.verifyToken,
+      verifier: new WebhookVerifier(secrets.appSecret),
+      signatureHeader: 'x-hub-signature-256',
+      onDelivery: async (body) => {
+        const parsed = parseMetaWebhook(body);
+        for (const ig of parsed.ignored) webhookLog.debug({ where: ig.where, reason: ig.reason }, 'webhook content ignored or noted');
+        await dispatcher.dispatch(parsed.events);
+      },
     },
   });
-
-  const url = await app.listen({ host: config.http.host, port: opts.port ?? config.http.port });
   log.info({
-    url,
+    url, internalUrl,
     numbers: config.numbers.map((n) => ({ name: n.name, phoneNumberId: n.phone_number_id, mode: n.mode, baseUrl: n.base_url })),
     trunks: config.trunks.map((t) => t.name),
     sip: config.drachtio ? `${config.drachtio.host}:${config.drachtio.port}` : 'disabled',
     media: config.rtpengine ? config.rtpengine.engines.map((e) => `${e.host}:${e.port}`) : 'disabled',
   }, 'watrunk started');
 
+  /**
+   * Calls left open on WhatsApp are billed. From the first moment: no new calls (INVITE 503, user
+   * calls rejected, /readyz 503) while webhooks are still answered 200, so Meta does not retry into
+   * a dead process; every call is ended, late arrivals included, terminate/reject sent in parallel
+   * with short deadlines; all of it bounded by shutdown.grace_s. What Meta has not confirmed by then
+   * stays in the call journal for the next start.
+   */
+  async function drainAndStop(): Promise<void> {
+    const graceMs = config.shutdown.grace_s * 1000;
+    const closeBy = Date.now() + graceMs;
+    const endCallsBy = closeBy - Math.min(CLOSE_RESERVE_MS, graceMs / 4);
+    registry.stopTakingCalls((late) => {
+      log.info({ callId: late.id }, 'a call arrived while stopping: ending it');
+      void late.shutdown();
+    });
+    readiness.drain('watrunk is stopping: taking no new calls');
+    ender.drain({ attemptWaitMs: Math.min(DRAIN_ATTEMPT_WAIT_MS, graceMs / 4) });
+    const active = registry.all();
+    log.info({ calls: active.length, graceS: config.shutdown.grace_s }, 'stopping: taking no new calls, ending the active ones');
+    for (const call of active) void call.shutdown();
+    const callsEnded = await settledBy(registry.whenEmpty(), endCallsBy);
+    if (!callsEnded) log.error({ calls: registry.all().map((c) => c.id) }, 'calls not ended by the shutdown deadline: the ones WhatsApp may bill stay in the call journal for the next start');
+    await ender.whenIdle(endCallsBy);
+    ender.abandonPending();
+    recovery.stop();
+    drachtio?.stop();
+    await settledBy(app.close(), closeBy);
+    await settledBy(control.close(), closeBy);
+    await settledBy(Promise.all([...numbers.values()].map((n) => n.close())), closeBy);
+    await settledBy(journal.close(), closeBy);
+    log.info({ callsLeft: registry.size }, 'watrunk stopped');
+  }
+  let stopping: Promise<void> | undefined;
+
   return {
-    app, url, logger, metrics, dispatcher, registry,
+    app, url, internalApp, internalUrl, logger, metrics, dispatcher, registry,
     whatsappCalls, control, ...(media ? { media } : {}), ...(pbxCalls ? { pbxCalls } : {}), ...(drachtio ? { drachtio } : {}),
-    async stop() {
-      // Calls left open on WhatsApp are billed: end every call before going away.
-      const active = registry.all();
-      if (active.length) log.info({ calls: active.length }, 'ending active calls before stopping');
-      await Promise.allSettled(active.map((c) => c.shutdown().then(() => c.whenEnded())));
-      drachtio?.stop();
-      await app.close();
-      await control.close();
-      await Promise.all([...numbers.values()].map((n) => n.close()));
-      log.info('watrunk stopped');
-    },
+    stop: () => (stopping ??= drainAndStop()),
   };
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
-import { ConfigError, loadConfig } from './config/load.js';
+import { describeStartupFailure, loadConfig } from './config/load.js';
 import { startBridge } from './bridge.js';
+import { openCallJournal } from './journal/call-journal.js';
 import { createLogger } from './logging.js';
 import { registerPermissionsCommand } from './cli/permissions-command.js';
 import { registerSettingsCommand } from './cli/settings-command.js';
@@ -9,23 +10,29 @@ import { registerSipCommand } from './cli/sip-command.js';
 
 const DEFAULT_CONFIG = 'config/watrunk.yaml';
 
-/** Exits with a message a person can act on; config problems name the key. */
+/** Exits with a message a person can act on: one line per problem, each naming its config key. */
 function fail(err: unknown): never {
-  if (err instanceof ConfigError) {
-    process.stderr.write(`watrunk: ${err.message}\n`);
-    process.exit(2);
-  }
-  process.stderr.write(`watrunk: ${(err as Error)?.stack ?? String(err)}\n`);
-  process.exit(1);
+  const { lines, exitCode } = describeStartupFailure(err);
+  process.stderr.write(`${lines.join('\n')}\n`);
+  process.exit(exitCode);
 }
 
-/** Stops cleanly on SIGINT/SIGTERM (a second signal forces the exit). */
-function onShutdown(stop: () => Promise<void>): void {
+/**
+ * Stops cleanly on SIGINT/SIGTERM (a second signal forces the exit). With `graceS`, the exit comes
+ * at most a second after it even if stopping hangs (README "Signals and draining").
+ */
+function onShutdown(stop: () => Promise<void>, graceS?: number): void {
   let stopping = false;
   const handler = (signal: string) => {
     if (stopping) process.exit(1);
     stopping = true;
     process.stderr.write(`watrunk: ${signal} received, stopping\n`);
+    if (graceS !== undefined) {
+      setTimeout(() => {
+        process.stderr.write(`watrunk: not stopped within shutdown.grace_s (${graceS} s): exiting now\n`);
+        process.exit(1);
+      }, graceS * 1000 + 1000).unref();
+    }
     stop().then(() => process.exit(0), (err) => fail(err));
   };
   process.on('SIGINT', () => handler('SIGINT'));
@@ -42,7 +49,9 @@ program.command('start')
   .option('-c, --config <file>', 'config file (YAML)', DEFAULT_CONFIG)
   .addHelpText('after', `
 Config keys read (see config/watrunk.example.yaml for every key with comments):
-  log.level, http.host, http.port,
+  log.level, http.host, http.port, http.*_timeout_ms, http.max_connections_per_ip,
+  http.requests_per_ip_per_s, http.request_burst_per_ip, http.trust_proxy,
+  internal_http.host, internal_http.port, internal_http.*_timeout_ms,
   webhook.path, webhook.verify_token_env, webhook.app_secret_env, webhook.max_body_bytes,
   webhook.max_event_age_s, webhook.dedupe_capacity,
   numbers[].name, .provider, .phone_number_id, .display_number, .access_token_env,
@@ -50,13 +59,16 @@ Config keys read (see config/watrunk.example.yaml for every key with comments):
   drachtio.host, .port, .secret_env, rtpengine.engines[].host/.port, rtpengine.timeout_ms,
   trunks[].name, .sources, .auth.{username,password_env,realm}, .numbers, .number_header,
   trunks[].dial_plan.*, .max_cps, calls.no_answer_timeout_s, .answer_on_first_media,
-  calls.first_media_packets, .media_poll_ms
+  calls.first_media_packets, .media_poll_ms, shutdown.grace_s, journal.enabled, journal.path
+SIGTERM/SIGINT drain: no new calls, every call ended, exit within shutdown.grace_s.
 Secrets come from the environment variables those *_env keys name (never from the file).`)
   .action(async (opts: { config: string }) => {
     try {
       const loaded = loadConfig(opts.config);
-      const bridge = await startBridge(loaded);
-      onShutdown(() => bridge.stop());
+      // Live WhatsApp calls on disk: the calls a crash left open are ended by this start.
+      const journal = await openCallJournal(loaded.config.journal, createLogger(loaded.config.log.level));
+      const bridge = await startBridge(loaded, journal ? { journal } : {});
+      onShutdown(() => bridge.stop(), loaded.config.shutdown.grace_s);
     } catch (err) {
       fail(err);
     }

@@ -13,6 +13,12 @@ export class Metrics {
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
+  readonly httpRejections = new Counter({
+    name: 'watrunk_http_rejections_total',
+    help: 'HTTP requests answered 4xx and connections refused, by listener (public, internal), status and reason (e.g. request_timeout, body_too_large, unsupported_media_type, rate_limited, too_many_connections, bad_signature, wrong_token, aborted)',
+    labelNames: ['listener', 'status', 'reason'] as const,
+    registers: [this.registry],
+  });
   readonly webhookEvents = new Counter({
     name: 'watrunk_webhook_events_total',
     help: 'Events parsed from webhooks, by kind and disposition (dispatched, duplicate, stale, unknown_number, ignored)',
@@ -65,6 +71,35 @@ export class Metrics {
     name: 'watrunk_call_failures_total',
     help: 'Calls that ended without being answered, by direction and cause',
     labelNames: ['direction', 'cause'] as const,
+    registers: [this.registry],
+  });
+  readonly callsEnded = new Counter({
+    name: 'watrunk_calls_ended_total',
+    help: 'Calls that ended, by direction, outcome and cause (e.g. pbx_media_timeout, session_timer_expired)',
+    labelNames: ['direction', 'outcome', 'cause'] as const,
+    registers: [this.registry],
+  });
+  readonly terminateFailures = new Counter({
+    name: 'watrunk_terminate_failures_total',
+    help: 'terminate/reject requests Meta never confirmed (the call may stay open and billed), by action and reason (refused: a 4xx answer; gave_up: every retry failed; abandoned: still unconfirmed when watrunk stopped, left to the call journal)',
+    labelNames: ['action', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly terminateRetries = new Counter({
+    name: 'watrunk_terminate_retries_total',
+    help: 'terminate/reject requests sent again after a network error, a timeout or a 5xx, by action',
+    labelNames: ['action'] as const,
+    registers: [this.registry],
+  });
+  readonly callsRecovered = new Counter({
+    name: 'watrunk_calls_recovered_total',
+    help: 'Calls found in the call journal at start-up (left open by a crash) and ended on WhatsApp, by result',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  readonly journalWriteFailures = new Counter({
+    name: 'watrunk_call_journal_write_failures_total',
+    help: 'Writes to the call journal that failed (such a call is not recovered after a crash)',
     registers: [this.registry],
   });
   readonly postDialDelay = new Histogram({

@@ -53,6 +53,7 @@ export class CallRecord {
     this.endedAt = Date.now();
     if (this.active) this.metrics.callsActive.dec({ direction: this.direction, number: this.fields.number });
     if (this.answeredAt === undefined) this.metrics.callFailures.inc({ direction: this.direction, cause: this.cause ?? this.outcome });
+    this.metrics.callsEnded.inc({ direction: this.direction, outcome: this.outcome, cause: this.cause ?? 'none' });
     logger.info({
       cdr: true,
       callId: this.id,

@@ -14,7 +14,7 @@ export interface ActiveCall {
 
 /**
  * Every call in progress, indexed by watrunk's id and by WhatsApp's call id, so webhook events
- * find their call. Webhooks can overtake the `connect` response (reference §3.1: ordering is not
+ * find their call. Webhooks can overtake the `connect` response (docs/whatsapp-calling.md#delivery: ordering is not
  * guaranteed): events carrying our tracking data (biz_opaque_callback_data = watrunk's id) are
  * routed at once; events for a WhatsApp call id not yet known are held briefly and delivered when
  * the connect response names the id.
@@ -24,13 +24,30 @@ export class CallRegistry {
   private readonly byWhatsAppId = new Map<string, ActiveCall>();
   private readonly whatsAppIdOf = new Map<ActiveCall, string>();
   private readonly held: LRUCache<string, CallEvent[]>;
+  /** Set once watrunk is stopping: receives calls registered after that. */
+  private lateArrivals?: (call: ActiveCall) => void;
+  private readonly emptyWaiters = new Set<() => void>();
 
   constructor(opts: { holdMs?: number; holdCapacity?: number } = {}) {
     this.held = new LRUCache({ max: opts.holdCapacity ?? 10_000, ttl: opts.holdMs ?? 10_000 });
   }
 
+  /** False once watrunk is stopping: the intakes refuse new calls (README "Signals and draining"). */
+  get takingCalls(): boolean {
+    return this.lateArrivals === undefined;
+  }
+
+  /**
+   * watrunk is stopping. A call registered from now on got past its intake's check just before
+   * (an intake awaits between its check and `add`): it is handed to `onLateArrival`, to be ended.
+   */
+  stopTakingCalls(onLateArrival: (call: ActiveCall) => void): void {
+    this.lateArrivals = onLateArrival;
+  }
+
   add(call: ActiveCall): void {
     this.byId.set(call.id, call);
+    this.lateArrivals?.(call);
   }
 
   /** The call now knows its WhatsApp id: index it and deliver anything held for it. */
@@ -49,6 +66,16 @@ export class CallRegistry {
     const wa = this.whatsAppIdOf.get(call);
     if (wa !== undefined && this.byWhatsAppId.get(wa) === call) this.byWhatsAppId.delete(wa);
     this.whatsAppIdOf.delete(call);
+    if (this.byId.size === 0) {
+      for (const waiter of this.emptyWaiters) waiter();
+      this.emptyWaiters.clear();
+    }
+  }
+
+  /** Resolves when no call is left. */
+  whenEmpty(): Promise<void> {
+    if (this.byId.size === 0) return Promise.resolve();
+    return new Promise((resolve) => { this.emptyWaiters.add(resolve); });
   }
 
   /**

@@ -26,7 +26,7 @@ import { SerialQueue } from './serial-queue.js';
  *  accepting    the PBX answered (200): `accept` with the same SDP is in flight
  *  answered     `accept` returned 200: media toward WhatsApp released
  *
- * Meta counts the first media packet as the answer (reference §4.1), so media from the PBX toward
+ * Meta counts the first media packet as the answer (docs/whatsapp-calling.md#first-media-is-the-answer), so media from the PBX toward
  * WhatsApp is blocked in rtpengine from the start and released only when `accept` has succeeded:
  * ringback and announcements never reach the user early.
  */
@@ -54,13 +54,15 @@ export class InboundCall {
   readonly direction = 'whatsapp-to-pbx' as const;
   private stateValue: InboundCallState = 'offering';
   private leg?: OutboundPbxLeg;
-  /** The WebRTC answer: sent with pre_accept and, unchanged, with accept (reference §2.1). */
+  /** The WebRTC answer: sent with pre_accept and, unchanged, with accept (docs/whatsapp-calling.md#call-actions). */
   private waAnswer?: string;
   private preAccepted = false;
   private pbxOffer?: string;
   private reoffers?: PbxReoffers;
   private watch?: MediaWatch;
   private ringTimer?: NodeJS.Timeout;
+  /** Set synchronously by shutdown(): set-up steps still running stop before the PBX is rung. */
+  private stopping = false;
   private readonly queue: SerialQueue;
   private readonly record: CallRecord;
   private readonly log: Logger;
@@ -92,12 +94,14 @@ export class InboundCall {
   }
 
   shutdown(): Promise<void> {
+    this.stopping = true;
     return this.queue.push(async () => {
       if (this.stateValue === 'ended') return;
       this.record.endedBy = 'watrunk';
       if (this.stateValue === 'answered') {
-        await this.leg?.hangup({ Reason: 'Q.850;cause=41;text="watrunk shutting down"' });
+        // WhatsApp first: it bills, and a BYE to a vanished PBX can take 32 s (RFC 3261 timer F).
         await this.terminateWhatsApp();
+        await this.leg?.hangup({ Reason: 'Q.850;cause=41;text="watrunk shutting down"' });
       } else {
         this.leg?.cancel();
         await this.rejectWhatsApp();
@@ -112,6 +116,8 @@ export class InboundCall {
   // --- set-up ---------------------------------------------------------------------------------
 
   private async setUp(): Promise<void> {
+    // shutdown() came first (watrunk stopping): it has rejected the call on WhatsApp.
+    if (this.stopping && this.stateValue === 'ended') return;
     try {
       this.pbxOffer = await this.d.media.offerToPbx(this.d.offer.sdpOffer);
       // Hold media toward WhatsApp until accept succeeds (see the class comment).
@@ -122,7 +128,8 @@ export class InboundCall {
       await this.rejectWhatsApp();
       return this.end('failed');
     }
-    if (this.stateValue === 'ended') return;
+    // Stopping: the PBX is not rung; the queued shutdown rejects on WhatsApp.
+    if (this.stateValue === 'ended' || this.stopping) return;
     const leg = this.d.dialer.dial({
       uri: this.d.route.uri,
       sdp: this.pbxOffer,
@@ -174,7 +181,7 @@ export class InboundCall {
     if (this.waAnswer === undefined && !(await this.makeAnswer(sdp))) return;
     this.stateValue = 'accepting';
     try {
-      // Same SDP as pre_accept: Meta refuses a different one (reference §2.1).
+      // Same SDP as pre_accept: Meta refuses a different one (docs/whatsapp-calling.md#call-actions).
       await this.d.calls.accept(this.d.offer.callId, this.waAnswer!, this.d.id);
     } catch (err) {
       return this.whatsappActionFailed('accept', err);

@@ -75,6 +75,8 @@ export class OutboundCall {
   private acceptedSeen = false;
   /** Set synchronously by CANCEL so in-flight steps stop before ringing anyone. */
   private cancelled = false;
+  /** Set synchronously by shutdown(), for the same reason. */
+  private stopping = false;
   private noAnswerTimer?: NodeJS.Timeout;
   private mediaPoll?: NodeJS.Timeout;
   private reoffers?: PbxReoffers;
@@ -119,6 +121,7 @@ export class OutboundCall {
 
   /** Ends the call from watrunk's side (shutdown): terminate on WhatsApp, BYE or 503 to the PBX. */
   shutdown(): Promise<void> {
+    this.stopping = true;
     return this.queue.push(async () => {
       if (this.stateValue === 'ended') return;
       this.record.endedBy = 'watrunk';
@@ -145,9 +148,11 @@ export class OutboundCall {
   // --- set-up ---------------------------------------------------------------------------------
 
   private async setUp(): Promise<void> {
+    // shutdown() came first (watrunk stopping): it has answered the PBX; nobody is rung.
+    if (this.stateValue === 'ended') return;
     if (this.cancelled) return this.onPbxCancel();
     if (this.d.permission) {
-      // Inside setUp, so a CANCEL during the lookup is honoured before anyone rings (§5 permissions).
+      // Inside setUp, so a CANCEL during the lookup is honoured before anyone rings (docs/whatsapp-calling.md#permissions).
       const verdict = await this.d.permission();
       if (this.cancelled) return this.onPbxCancel();
       if (!verdict.allow) {
@@ -173,12 +178,14 @@ export class OutboundCall {
       return this.fail({ status: 503, reason: 'Media Unavailable', warning: 'media engine error', retryAfter: 5, cause: 'media_error' });
     }
     if (this.cancelled) return this.onPbxCancel();
+    // Stopping: never ring a user now; the queued shutdown answers the PBX 503.
+    if (this.stopping) return;
 
     this.stateValue = 'connecting';
     let callId: string;
     try {
       // biz_opaque_callback_data = watrunk's call id, so webhooks that overtake the connect
-      // response can still be matched (reference §2.1).
+      // response can still be matched (docs/whatsapp-calling.md#tracking-data).
       ({ callId } = await this.d.calls.connect({ to: this.d.callee, sdpOffer: offer, trackingData: this.d.id }));
     } catch (err) {
       return this.onConnectFailed(err);
@@ -246,7 +253,7 @@ export class OutboundCall {
     this.pbxSdp = pbxSdp;
     this.reoffers = new PbxReoffers(this.d.media, this.log, this.d.leg.sdp, pbxSdp);
     // Early media: the PBX gets the media path now, so it hears the WhatsApp user from the first
-    // word even though Meta's ACCEPTED arrives late (reference §3.4).
+    // word even though Meta's ACCEPTED arrives late (docs/whatsapp-calling.md#status-webhook).
     this.d.leg.progress(183, { sdp: pbxSdp, headers: this.waHeaders() });
     this.provisionalSent = true;
     this.record.firstResponse();
@@ -285,7 +292,7 @@ export class OutboundCall {
   // --- answer ---------------------------------------------------------------------------------
 
   /**
-   * Meta's ACCEPTED status can arrive after media already flows (reference §3.4), so the PBX is
+   * Meta's ACCEPTED status can arrive after media already flows (docs/whatsapp-calling.md#first-media-is-the-answer), so the PBX is
    * answered on whichever comes first: ACCEPTED, or the first media packets from WhatsApp.
    */
   private pollForMedia(): void {

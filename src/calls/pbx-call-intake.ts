@@ -1,10 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { NumberConfig, TrunkConfig } from '../config/schema.js';
+import { NO_CALL_JOURNAL, type CallJournal } from '../journal/call-journal.js';
+import { JournaledWhatsAppCalls } from '../journal/journaled-calls.js';
 import type { Logger } from '../logging.js';
 import type { Metrics } from '../metrics.js';
 import type { WhatsAppCalls } from '../whatsapp/provider.js';
+import { WhatsAppCallEnder } from './call-ending.js';
 import type { CallRegistry } from './call-registry.js';
-import { failureHeaders } from './failure-mapping.js';
+import { failureHeaders, type SipFailureResponse } from './failure-mapping.js';
 import { OutboundCall, type OutboundCallTiming, type PermissionVerdict } from './outbound-call.js';
 import type { PbxAdmission } from './pbx-admission.js';
 import type { MediaEngine } from './ports/media-engine.js';
@@ -33,17 +36,32 @@ export interface PbxCallIntakeDeps {
   permissionGate?: {
     decide(policy: TrunkConfig['permission_policy'], numberName: string, user: string): Promise<PermissionVerdict>;
   };
+  /** Ends calls on WhatsApp, retrying until Meta confirms (default: one of this intake's own). */
+  ender?: WhatsAppCallEnder;
+  /** Live WhatsApp calls on disk for crash recovery (default: none). */
+  journal?: CallJournal;
 }
+
+/** The answer to an INVITE while watrunk is stopping (README "Signals and draining"). */
+export const SHUTTING_DOWN: SipFailureResponse = { status: 503, reason: 'Service Unavailable', warning: 'watrunk is shutting down', retryAfter: 5, cause: 'shutdown' };
 
 /** Takes an INVITE from a known trunk: admission checks, then one OutboundCall object for the call. */
 export class PbxCallIntake {
   private readonly log: Logger;
+  private readonly ender: WhatsAppCallEnder;
 
   constructor(private readonly d: PbxCallIntakeDeps) {
     this.log = d.logger.child({ component: 'calls' });
+    this.ender = d.ender ?? new WhatsAppCallEnder({ logger: d.logger, metrics: d.metrics });
   }
 
   async handleInvite(leg: InboundPbxLeg, trunk: TrunkConfig): Promise<OutboundCall | undefined> {
+    if (!this.d.registry.takingCalls) {
+      this.log.info({ trunk: trunk.name, sipCallId: leg.sipCallId }, 'INVITE refused: watrunk is shutting down');
+      this.d.metrics.callFailures.inc({ direction: 'pbx-to-whatsapp', cause: SHUTTING_DOWN.cause });
+      leg.reject(SHUTTING_DOWN.status, SHUTTING_DOWN.reason, failureHeaders(SHUTTING_DOWN));
+      return undefined;
+    }
     const a = this.d.admission.admit(trunk, leg);
     if (!a.ok) {
       this.log.warn({ trunk: trunk.name, sipCallId: leg.sipCallId, from: leg.from.user, to: leg.requestUser, status: a.status, cause: a.cause }, `INVITE refused: ${a.warning}`);
@@ -57,11 +75,15 @@ export class PbxCallIntake {
       return undefined;
     }
     const id = (this.d.newId ?? newCallId)();
+    const whatsapp = new JournaledWhatsAppCalls({
+      calls: business.calls, journal: this.d.journal ?? NO_CALL_JOURNAL, ender: this.ender, callId: id, numberName: a.number.name,
+      direction: 'pbx-to-whatsapp', log: this.d.logger.child({ callId: id, number: a.number.name }), metrics: this.d.metrics,
+    });
     const call: OutboundCall = new OutboundCall({
       id,
       leg,
       media: this.d.media.createSession(id),
-      calls: business.calls,
+      calls: whatsapp,
       numberName: a.number.name,
       trunkName: trunk.name,
       callee: a.callee,
@@ -72,7 +94,7 @@ export class PbxCallIntake {
         ? { permission: () => this.d.permissionGate!.decide(trunk.permission_policy, a.number.name, a.callee) }
         : {}),
       onWhatsAppCallId: (wa) => this.d.registry.bindWhatsAppId(call, wa),
-      onEnded: () => this.d.registry.remove(call),
+      onEnded: () => { this.d.registry.remove(call); whatsapp.ended(); },
     });
     this.d.registry.add(call);
     await call.start();

@@ -1,6 +1,9 @@
+import { NO_CALL_JOURNAL, type CallJournal } from '../journal/call-journal.js';
+import { JournaledWhatsAppCalls } from '../journal/journaled-calls.js';
 import type { Logger } from '../logging.js';
 import type { Metrics } from '../metrics.js';
 import type { CallOffered } from '../whatsapp/events.js';
+import { WhatsAppCallEnder } from './call-ending.js';
 import type { CallRegistry } from './call-registry.js';
 import { InboundCall } from './inbound-call.js';
 import type { MediaWatchTiming } from './media-watch.js';
@@ -21,6 +24,10 @@ export interface WhatsAppCallIntakeDeps {
   newId?: () => string;
   /** Dead-peer detection from RTP once answered (absent: off). */
   mediaWatch?: MediaWatchTiming;
+  /** Ends calls on WhatsApp, retrying until Meta confirms (default: one of this intake's own). */
+  ender?: WhatsAppCallEnder;
+  /** Live WhatsApp calls on disk for crash recovery (default: none). */
+  journal?: CallJournal;
 }
 
 /**
@@ -30,20 +37,25 @@ export interface WhatsAppCallIntakeDeps {
  */
 export class WhatsAppCallIntake {
   private readonly log: Logger;
+  private readonly ender: WhatsAppCallEnder;
 
   constructor(private readonly d: WhatsAppCallIntakeDeps) {
     this.log = d.logger.child({ component: 'calls' });
+    this.ender = d.ender ?? new WhatsAppCallEnder({ logger: d.logger, metrics: d.metrics });
   }
 
   async handleOffer(offer: CallOffered, numberName: string): Promise<InboundCall | undefined> {
     const business = this.d.numbers.get(numberName);
     if (!business) return undefined;
-    const refuse = async (cause: string, why: string) => {
-      this.log.warn({ waCallId: offer.callId, number: numberName, from: offer.user.number, cause }, `WhatsApp call rejected: ${why}`);
+    const refuse = (cause: string, why: string) => {
+      const log = this.log.child({ waCallId: offer.callId, number: numberName });
+      log.warn({ from: offer.user.number, cause }, `WhatsApp call rejected: ${why}`);
       this.d.metrics.callFailures.inc({ direction: 'whatsapp-to-pbx', cause });
-      await business.calls.reject(offer.callId).catch((err: unknown) => this.log.error({ err, waCallId: offer.callId }, 'reject failed'));
+      // Retried until Meta confirms; not waited for (the webhook was answered long ago).
+      void this.ender.end({ calls: business.calls, action: 'reject', waCallId: offer.callId, log });
       return undefined;
     };
+    if (!this.d.registry.takingCalls) return refuse('shutdown', 'watrunk is shutting down');
     const route = routeInbound(business.config, offer);
     if (!route) return refuse('no_route', `business number ${numberName} has no inbound route`);
     if (!this.d.dialer?.ready) return refuse('sip_down', 'the SIP side (drachtio-server) is not connected');
@@ -54,6 +66,10 @@ export class WhatsAppCallIntake {
     const inbound = business.config.inbound!;
     const password = this.d.inboundPasswords.get(numberName);
     const id = (this.d.newId ?? newCallId)();
+    const whatsapp = new JournaledWhatsAppCalls({
+      calls: business.calls, journal: this.d.journal ?? NO_CALL_JOURNAL, ender: this.ender, callId: id, numberName,
+      direction: 'whatsapp-to-pbx', log: this.d.logger.child({ callId: id, number: numberName, waCallId: offer.callId }), metrics: this.d.metrics,
+    });
     const call: InboundCall = new InboundCall({
       id,
       offer,
@@ -61,13 +77,13 @@ export class WhatsAppCallIntake {
       dialer: this.d.dialer,
       ...(inbound.auth && password !== undefined ? { auth: { username: inbound.auth.username, password } } : {}),
       media: this.d.media.createSession(id),
-      calls: business.calls,
+      calls: whatsapp,
       numberName,
       ringTimeoutMs: inbound.ring_timeout_s * 1000,
       ...(this.d.mediaWatch ? { mediaWatch: this.d.mediaWatch } : {}),
       logger: this.d.logger,
       metrics: this.d.metrics,
-      onEnded: () => this.d.registry.remove(call),
+      onEnded: () => { this.d.registry.remove(call); whatsapp.ended(); },
     });
     this.d.registry.add(call);
     this.d.registry.bindWhatsAppId(call, offer.callId);

@@ -11,6 +11,30 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * A start-up failure the config file's syntax cannot catch (a port already in use, an address
+ * that is not this machine's), named by the key to change.
+ */
+export class StartupError extends Error {
+  override readonly name = 'StartupError';
+  constructor(readonly key: string, detail: string) {
+    super(`${key}: ${detail}`);
+  }
+}
+
+/**
+ * What `watrunk start` prints when it cannot start, and the exit code (2: the config is wrong; 1:
+ * the environment is): every problem on one line naming its key; a stack only for an unexpected error.
+ */
+export function describeStartupFailure(err: unknown): { lines: string[]; exitCode: number } {
+  const oneLine = (s: string) => s.replace(/\s*\n\s*/g, ' ').trim();
+  if (err instanceof ConfigError) {
+    return { exitCode: 2, lines: [`watrunk: invalid configuration${err.file ? ` in ${err.file}` : ''}:`, ...err.problems.map((p) => `  - ${oneLine(p)}`)] };
+  }
+  if (err instanceof StartupError) return { exitCode: 1, lines: [`watrunk: cannot start: ${oneLine(err.message)}`] };
+  return { exitCode: 1, lines: [`watrunk: ${(err as Error)?.stack ?? String(err)}`] };
+}
+
 /** Secrets resolved from the environment; kept apart from the config so they are never logged. */
 export interface Secrets {
   verifyToken: string;
@@ -69,6 +93,10 @@ export function resolveSecrets(config: ConfigFile, env: NodeJS.ProcessEnv = proc
     const v = env[name];
     if (v === undefined || v === '') {
       problems.push(`${key}: environment variable ${name} is not set`);
+      return '';
+    }
+    if (v.trim() === '') {
+      problems.push(`${key}: environment variable ${name} is blank (only whitespace)`);
       return '';
     }
     return v;

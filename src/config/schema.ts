@@ -13,6 +13,18 @@ const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment var
 const digits = z.string().regex(/^[0-9]+$/, 'a string of digits (quote it in YAML)');
 const port = z.number().int().min(1).max(65535);
 
+/** Free text: a blank or whitespace-only value is a mistake (a stray space, an empty template). */
+const text = z.string().regex(/\S/, 'must not be blank');
+
+/** RFC 1123 host name: dot-separated labels of letters, digits and inner hyphens. */
+const HOST_NAME = /^(?=.{1,253}\.?$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+
+/** Where a listener binds: an IP address or a host name. */
+const listenHost = z.string().superRefine((v, ctx) => {
+  if (!/\S/.test(v)) ctx.addIssue({ code: 'custom', message: 'must not be blank' });
+  else if (!isIP(v) && !HOST_NAME.test(v)) ctx.addIssue({ code: 'custom', message: 'an IP address or host name, e.g. "0.0.0.0", "127.0.0.1" or "watrunk.example.com"' });
+});
+
 export const graphVersion = z.string().regex(/^v[0-9]+\.[0-9]+$/, 'a Graph API version like "v24.0"');
 
 const sipTarget = z.string().regex(/^sips?:/, 'a SIP URI template, e.g. "sip:{to}@pbx.example.com:5060"');
@@ -20,8 +32,8 @@ const sipTarget = z.string().regex(/^sips?:/, 'a SIP URI template, e.g. "sip:{to
 /** Where a user-initiated call to this number goes, when one of `rules` matches (first wins). */
 export const inboundRuleSchema = z.object({
   match: z.object({
-    cta_payload: z.string().optional(),
-    deeplink_payload: z.string().optional(),
+    cta_payload: text.optional(),
+    deeplink_payload: text.optional(),
     /** Calling code prefix of the caller's number, e.g. "44". */
     caller_country_code: z.string().regex(/^[0-9]{1,3}$/, 'a calling code, e.g. "44"').optional(),
   }).strict(),
@@ -38,7 +50,7 @@ export const inboundSchema = z.object({
   rules: z.array(inboundRuleSchema).default([]),
   transport: z.enum(['udp', 'tcp', 'tls']).default('udp'),
   /** Digest credentials, if the PBX challenges watrunk's INVITE. */
-  auth: z.object({ username: z.string().min(1), password_env: envName }).strict().optional(),
+  auth: z.object({ username: text, password_env: envName }).strict().optional(),
   /** CANCEL and reject when the PBX has not answered in time (Meta's window is about 30–60 s). */
   ring_timeout_s: z.number().int().min(5).max(55).default(25),
 }).strict();
@@ -54,7 +66,7 @@ export const numberSchema = z.object({
   graph_version: graphVersion.default('v24.0'),
   /** Where the Graph API lives; point it at `watrunk simulate` for tests and demos. */
   base_url: z.url().default('https://graph.facebook.com'),
-  /** `api`: calls signalled through the Graph API and webhooks. `sip`: Meta dials us over SIP (issue 5). */
+  /** `api`: calls signalled through the Graph API and webhooks. `sip`: Meta dials us over SIP (docs/whatsapp-calling.md#sip-mode). */
   mode: z.enum(['api', 'sip']).default('api'),
   /** Per-request timeout toward the provider. */
   timeout_ms: z.number().int().min(100).max(60_000).default(5_000),
@@ -62,7 +74,7 @@ export const numberSchema = z.object({
   max_concurrent_calls: z.number().int().min(1).default(1000),
   /** WhatsApp -> PBX routing. Absent: user-initiated calls are rejected at once. */
   inbound: inboundSchema.optional(),
-  /** Desired calling settings (Meta's `calling` object, reference §2.3): `watrunk settings diff|apply`. */
+  /** Desired calling settings (Meta's `calling` object, docs/whatsapp-calling.md#settings): `watrunk settings diff|apply`. */
   calling: desiredCallingSchema.optional(),
 }).strict().superRefine((n, ctx) => {
   const conflict = sipModeConflict(n.mode, n.calling);
@@ -70,12 +82,12 @@ export const numberSchema = z.object({
 });
 
 export const webhookSchema = z.object({
-  path: z.string().startsWith('/').default('/webhooks/whatsapp'),
+  path: z.string().regex(/^\/[^\s?#]*$/, 'a path such as "/webhooks/whatsapp" (no spaces, "?" or "#")').default('/webhooks/whatsapp'),
   verify_token_env: envName.default('WATRUNK_VERIFY_TOKEN'),
   app_secret_env: envName.default('WATRUNK_APP_SECRET'),
   /** Larger bodies are answered 413 (Meta batches up to 1000 updates; 1 MiB is ample). */
   max_body_bytes: z.number().int().min(1024).default(1_048_576),
-  /** Events older than this are parsed and logged but not acted upon (reference §3.1). */
+  /** Events older than this are parsed and logged but not acted upon (docs/whatsapp-calling.md#delivery). */
   max_event_age_s: z.number().int().min(1).default(300),
   /** How many event keys are remembered to drop duplicates. */
   dedupe_capacity: z.number().int().min(100).default(50_000),
@@ -90,6 +102,62 @@ const ipOrCidr = z.string().refine((v) => {
   const n = Number(bits);
   return Number.isInteger(n) && n >= 0 && n <= (family === 4 ? 32 : 128);
 }, 'an IP address or CIDR block, e.g. "192.0.2.10" or "192.0.2.0/24"');
+
+/**
+ * Time limits of one HTTP listener (Node's http.Server: https://nodejs.org/api/http.html#class-httpserver).
+ * They bound what a slow or silent client can hold: a request whose headers and body have not all
+ * arrived in time is answered 408 and its connection closed.
+ */
+function listenerSchema(section: string, defaults: { host: string; port: number; connectionTimeoutMs: number }) {
+  return {
+    host: listenHost.default(defaults.host),
+    port: port.default(defaults.port),
+    /** Headers and body must have arrived within this (408 otherwise). */
+    request_timeout_ms: z.number().int().min(100).max(600_000).default(10_000),
+    /** Headers must have arrived within this; at most request_timeout_ms. */
+    headers_timeout_ms: z.number().int().min(100).max(600_000).default(5_000),
+    /** An idle keep-alive connection is closed after this. */
+    keep_alive_timeout_ms: z.number().int().min(100).max(600_000).default(5_000),
+    /** A connection without traffic either way is closed after this; 0: never. */
+    connection_timeout_ms: z.number().int().min(0).max(3_600_000).default(defaults.connectionTimeoutMs),
+    refine: (l: { headers_timeout_ms: number; request_timeout_ms: number }, ctx: z.core.$RefinementCtx) => {
+      if (l.headers_timeout_ms > l.request_timeout_ms) {
+        ctx.addIssue({ code: 'custom', path: ['headers_timeout_ms'], message: `at most ${section}.request_timeout_ms (${l.request_timeout_ms})` });
+      }
+    },
+  };
+}
+
+const { refine: refinePublic, ...publicListener } = listenerSchema('http', { host: '0.0.0.0', port: 8080, connectionTimeoutMs: 30_000 });
+
+/** The public listener: Meta's webhook deliveries (and /healthz) only. */
+export const httpSchema = z.object({
+  ...publicListener,
+  /** Concurrent connections from one address; more are closed at once. 0: no limit. */
+  max_connections_per_ip: z.number().int().min(0).default(64),
+  /** Requests per second from one address, sustained; more are answered 429. 0: no limit. */
+  requests_per_ip_per_s: z.number().min(0).default(100),
+  /** Requests one address may send at once above the sustained rate. */
+  request_burst_per_ip: z.number().int().min(1).default(200),
+  /**
+   * Reverse proxies (addresses or CIDR blocks) whose X-Forwarded-For is believed: the per-address
+   * request limit then applies to the client they name, and their own connections are not limited.
+   */
+  trust_proxy: z.array(ipOrCidr).default([]),
+}).strict().superRefine(refinePublic);
+
+const { refine: refineInternal, ...internalListener } = listenerSchema('internal_http', { host: '127.0.0.1', port: 8081, connectionTimeoutMs: 0 });
+
+/**
+ * The internal listener: /healthz, /readyz, /metrics and the admin API. Loopback by default; no
+ * connection timeout, since an admin request can wait on several Graph API calls.
+ */
+export const internalHttpSchema = z.object(internalListener).strict().superRefine(refineInternal);
+
+/** Routes every watrunk listener serves itself (src/http/app.ts): no webhook or admin path may take them. */
+export const BUILT_IN_PATHS: readonly string[] = ['/healthz', '/readyz', '/metrics'];
+
+const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '']);
 
 export const dialPlanSchema = z.object({
   strip_prefixes: z.array(z.string().regex(/^[0-9*#]+$/, 'digits')).default([]),
@@ -107,14 +175,14 @@ export const trunkSchema = z.object({
   sources: z.array(ipOrCidr).default([]),
   /** Digest credentials the trunk must present (challenged with 401). */
   auth: z.object({
-    username: z.string().min(1),
+    username: text,
     password_env: envName,
-    realm: z.string().min(1).default('watrunk'),
+    realm: text.default('watrunk'),
   }).strict().optional(),
   /** Business numbers (by name) this trunk may call from; the first is its default. */
-  numbers: z.array(z.string()).min(1, 'at least one business number name'),
+  numbers: z.array(text).min(1, 'at least one business number name'),
   /** Header a PBX may set to pick one of several business numbers (name or digits). */
-  number_header: z.string().default('X-WA-Business-Number'),
+  number_header: text.default('X-WA-Business-Number'),
   dial_plan: dialPlanSchema.default(dialPlanSchema.parse({})),
   /** New calls per second accepted from this trunk; more are answered 503. */
   max_cps: z.number().positive().default(10),
@@ -130,28 +198,71 @@ export const adminSchema = z.object({
   token_env: envName.default('WATRUNK_ADMIN_TOKEN'),
   path_prefix: z.string().regex(/^(\/[A-Za-z0-9_-]+)+$/, 'a path such as "/admin"').default('/admin'),
   /** Where SIP credential fingerprints (never the password) are kept to notice a change. */
-  credentials_state_file: z.string().min(1).default('var/sip-credentials.json'),
+  credentials_state_file: text.default('var/sip-credentials.json'),
 }).strict();
+
+export const shutdownSchema = z.object({
+  /**
+   * From the signal to the exit, at most: calls are ended and Meta told within it. Below Docker's
+   * default stop grace (10 s, https://docs.docker.com/reference/cli/docker/container/stop/).
+   */
+  grace_s: z.number().int().min(1).max(300).default(8),
+}).strict();
+
+export const journalSchema = z.object({
+  /** false: no journal, nothing recovered after a crash (tests). */
+  enabled: z.boolean().default(true),
+  /** JSON-lines file; its directory is created. One watrunk process per file. */
+  path: z.string().min(1).default('var/calls.journal'),
+}).strict();
+
+/**
+ * Start-up collisions, named by key: a webhook path or admin prefix that takes a built-in route,
+ * an admin prefix overlapping the webhook path, the two listeners on one address.
+ */
+function checkRoutesAndListeners(
+  cfg: { webhook: { path: string }; admin?: { path_prefix: string } | undefined; http: { host: string; port: number }; internal_http: { host: string; port: number } },
+  ctx: z.core.$RefinementCtx,
+): void {
+  const hook = cfg.webhook.path;
+  if (BUILT_IN_PATHS.includes(hook)) {
+    ctx.addIssue({ code: 'custom', path: ['webhook', 'path'], message: `${hook} is a built-in route (${BUILT_IN_PATHS.join(', ')}): choose another path` });
+  }
+  const prefix = cfg.admin?.path_prefix;
+  if (prefix !== undefined) {
+    if (BUILT_IN_PATHS.includes(prefix)) {
+      ctx.addIssue({ code: 'custom', path: ['admin', 'path_prefix'], message: `${prefix} is a built-in route (${BUILT_IN_PATHS.join(', ')}): choose another prefix` });
+    }
+    if (hook === prefix || hook.startsWith(`${prefix}/`) || prefix.startsWith(`${hook}/`)) {
+      ctx.addIssue({ code: 'custom', path: ['admin', 'path_prefix'], message: `${prefix} collides with webhook.path ${hook}: give them separate paths` });
+    }
+  }
+  const pub = cfg.http;
+  const internal = cfg.internal_http;
+  if (pub.port === internal.port && (pub.host === internal.host || WILDCARD_HOSTS.has(pub.host) || WILDCARD_HOSTS.has(internal.host))) {
+    ctx.addIssue({ code: 'custom', path: ['internal_http', 'port'], message: `${internal.port} is also http.port (on ${pub.host}): the internal listener needs a port of its own` });
+  }
+}
 
 export const configSchema = z.object({
   log: z.object({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
   }).strict().default({ level: 'info' }),
-  http: z.object({
-    host: z.string().default('0.0.0.0'),
-    port: port.default(8080),
-  }).strict().default({ host: '0.0.0.0', port: 8080 }),
+  /** The public listener (webhooks): the only one to expose to Meta. */
+  http: httpSchema.default(httpSchema.parse({})),
+  /** The internal listener (/readyz, /metrics, admin API): keep it off the Internet. */
+  internal_http: internalHttpSchema.default(internalHttpSchema.parse({})),
   webhook: webhookSchema.default(webhookSchema.parse({})),
   numbers: z.array(numberSchema).min(1, 'at least one business number'),
   /** drachtio-server's admin (app) connection. Absent: no SIP side (webhooks only). */
   drachtio: z.object({
-    host: z.string().default('127.0.0.1'),
+    host: text.default('127.0.0.1'),
     port: port.default(9022),
     secret_env: envName.default('WATRUNK_DRACHTIO_SECRET'),
   }).strict().optional(),
   /** rtpengine ng control addresses; the first that answers is used. */
   rtpengine: z.object({
-    engines: z.array(z.object({ host: z.string(), port: port.default(22222) }).strict()).min(1),
+    engines: z.array(z.object({ host: text, port: port.default(22222) }).strict()).min(1),
     timeout_ms: z.number().int().min(100).default(3_000),
   }).strict().optional(),
   trunks: z.array(trunkSchema).default([]),
@@ -182,9 +293,14 @@ export const configSchema = z.object({
     pbx_media_timeout_s: 30, whatsapp_media_timeout_s: 30, media_check_interval_s: 5,
     session_timer: { expires_s: 1800, min_se_s: 90 }, options_ping_s: 0,
   }),
-  /** Admin HTTP API under `path_prefix` on the http port (src/control/admin-api.ts). Absent: no admin API. */
+  /** Admin HTTP API under `path_prefix` on the internal listener (src/control/admin-api.ts). Absent: no admin API. */
   admin: adminSchema.optional(),
+  /** SIGTERM/SIGINT: drain, end every call, exit (README "Signals and draining"). */
+  shutdown: shutdownSchema.default(shutdownSchema.parse({})),
+  /** Live WhatsApp calls kept on disk so a start after a crash ends them (README "Crash recovery"). */
+  journal: journalSchema.default(journalSchema.parse({})),
 }).strict().superRefine((cfg, ctx) => {
+  checkRoutesAndListeners(cfg, ctx);
   const numberNames = new Set(cfg.numbers.map((n) => n.name));
   const trunkNames = new Set<string>();
   cfg.trunks.forEach((t, i) => {
@@ -219,3 +335,7 @@ export type TrunkConfig = z.infer<typeof trunkSchema>;
 export type DialPlanConfig = z.infer<typeof dialPlanSchema>;
 export type InboundConfig = z.infer<typeof inboundSchema>;
 export type AdminConfig = z.infer<typeof adminSchema>;
+export type HttpConfig = z.infer<typeof httpSchema>;
+export type InternalHttpConfig = z.infer<typeof internalHttpSchema>;
+export type ShutdownConfig = z.infer<typeof shutdownSchema>;
+export type JournalConfig = z.infer<typeof journalSchema>;

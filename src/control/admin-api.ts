@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { TrunkConfig } from '../config/schema.js';
+import { noteRefusal, pathOf } from '../http/refusals.js';
 import { ProviderError } from '../whatsapp/errors.js';
 import { adminOpenApi } from './admin-openapi.js';
 import {
@@ -13,10 +14,13 @@ import { permissionTemplateSchema } from './permission-policy.js';
 
 /**
  * The admin HTTP API: the CLI's operations over HTTP (control-operations.ts), under
- * `admin.path_prefix` on the bridge's HTTP port, each request authenticated with the bearer token
- * from `admin.token_env`. Described by GET <prefix>/openapi.json (admin-openapi.ts).
- * Request logging is off on the bridge's app, and no handler logs bodies: revealed SIP passwords
- * only ever travel in a response marked `cache-control: no-store`.
+ * `admin.path_prefix` on the internal listener (config `internal_http`), each request
+ * authenticated with the bearer token from `admin.token_env`. Described by GET
+ * <prefix>/openapi.json (admin-openapi.ts).
+ * Audit trail: every 401, every change (settings apply, SIP enable/disable, permission request)
+ * and every credential fetch is logged with `audit: true`, the caller's address and the outcome;
+ * a credential reveal at warn. Never a token, a body or a password: revealed SIP passwords only
+ * ever travel in a response marked `cache-control: no-store`.
  */
 
 export interface AdminApiOptions {
@@ -59,6 +63,24 @@ export async function registerAdminApi(app: FastifyInstance, opts: AdminApiOptio
   const { plane, prefix } = opts;
   const expected = digest(opts.token);
   const openapi = adminOpenApi(prefix);
+  const auditLog = plane.logger.child({ component: 'admin' });
+
+  /** Runs one change and writes its audit line, success or failure (the failure is then answered by the error handler). */
+  async function audited<T>(
+    req: Req, action: string, fields: Record<string, unknown>, run: () => Promise<T>, outcome: (r: T) => Record<string, unknown>,
+    level: 'info' | 'warn' = 'info',
+  ): Promise<T> {
+    const base = { audit: true, action, remote: req.ip, ...fields };
+    try {
+      const result = await run();
+      auditLog[level]({ ...base, ...outcome(result) }, `admin API: ${action}`);
+      return result;
+    } catch (err) {
+      auditLog[level]({ ...base, outcome: 'failed', error: (err as Error).message }, `admin API: ${action} failed`);
+      noteRefusal(req, { logged: true });
+      throw err;
+    }
+  }
 
   await app.register(async (scope) => {
     scope.get('/openapi.json', async () => openapi);
@@ -68,6 +90,12 @@ export async function registerAdminApi(app: FastifyInstance, opts: AdminApiOptio
         const header = req.headers.authorization;
         const token = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] : undefined;
         if (!token || !timingSafeEqual(digest(token), expected)) {
+          const reason = token ? 'wrong_token' : 'missing_token';
+          auditLog.warn(
+            { audit: true, remote: req.ip, method: req.method, path: pathOf(req.url), status: 401, reason },
+            'admin API: request refused: missing or wrong bearer token',
+          );
+          noteRefusal(req, { reason, logged: true });
           return reply.code(401).header('www-authenticate', 'Bearer realm="watrunk-admin"').send({ error: 'missing or wrong bearer token' });
         }
         return undefined;
@@ -86,43 +114,73 @@ export async function registerAdminApi(app: FastifyInstance, opts: AdminApiOptio
       api.get('/numbers/:number/settings', async (req: Req) => settingsGet(plane, req.params.number));
       api.get('/settings/diff', async () => settingsDiff(plane));
       api.get('/numbers/:number/settings/diff', async (req: Req) => (await settingsDiff(plane, req.params.number))[0]);
-      api.post('/settings/apply', async (req: Req) => settingsApply(plane, { dryRun: parse(dryRunBody, req.body).dry_run }));
-      api.post('/numbers/:number/settings/apply', async (req: Req) =>
-        (await settingsApply(plane, { number: req.params.number, dryRun: parse(dryRunBody, req.body).dry_run }))[0]);
+      api.post('/settings/apply', async (req: Req) => {
+        const dryRun = parse(dryRunBody, req.body).dry_run;
+        return audited(req, 'settings.apply', { number: 'all', dryRun }, () => settingsApply(plane, { dryRun }), applyOutcome);
+      });
+      api.post('/numbers/:number/settings/apply', async (req: Req) => {
+        const dryRun = parse(dryRunBody, req.body).dry_run;
+        const number = req.params.number;
+        return (await audited(req, 'settings.apply', { number, dryRun }, () => settingsApply(plane, { number, dryRun }), applyOutcome))[0];
+      });
 
       api.get('/numbers/:number/sip', async (req: Req) => sipStatusOf(plane, req.params.number));
       api.post('/numbers/:number/sip/enable', async (req: Req, reply: FastifyReply) => {
         const b = parse(enableBody, req.body);
-        const plan = await sipEnableOn(plane, req.params.number, {
+        const plan = await audited(req, 'sip.enable', { number: req.params.number, dryRun: b.dry_run, force: b.force }, () => sipEnableOn(plane, req.params.number, {
           force: b.force, dryRun: b.dry_run,
           ...(b.hostname !== undefined && { hostname: b.hostname }),
           ...(b.port !== undefined && { port: b.port }),
           ...(b.request_uri_user_params !== undefined && { requestUriUserParams: b.request_uri_user_params }),
-        });
+        }), planOutcome);
+        if (plan.refused) noteRefusal(req, { reason: 'refused_change', logged: true });
         return reply.code(plan.refused ? 409 : 200).send(plan);
       });
-      api.post('/numbers/:number/sip/disable', async (req: Req) =>
-        sipDisableOn(plane, req.params.number, { dryRun: parse(dryRunBody, req.body).dry_run }));
+      api.post('/numbers/:number/sip/disable', async (req: Req) => {
+        const dryRun = parse(dryRunBody, req.body).dry_run;
+        return audited(req, 'sip.disable', { number: req.params.number, dryRun }, () => sipDisableOn(plane, req.params.number, { dryRun }), planOutcome);
+      });
       api.post('/numbers/:number/sip/credentials', async (req: Req, reply: FastifyReply) => {
         const b = parse(credentialsBody, req.body);
-        const report = await sipCredentialsOf(plane, req.params.number, {
+        // A reveal hands out a SIP password: audited at warn.
+        const report = await audited(req, 'sip.credentials', { number: req.params.number, reveal: b.reveal }, () => sipCredentialsOf(plane, req.params.number, {
           stateFile: opts.credentialsStateFile, reveal: b.reveal, ...(b.hostname !== undefined && { hostname: b.hostname }),
-        });
+        }), (r) => ({ outcome: 'ok', credentials: r.credentials.length }), b.reveal ? 'warn' : 'info');
         return reply.header('cache-control', 'no-store').send(report);
       });
 
       api.get('/numbers/:number/permissions/:user', async (req: Req) => permissionsCheck(plane, req.params.number, req.params.user));
       api.post('/numbers/:number/permissions/:user/request', async (req: Req) => {
         const b = parse(requestBody, req.body);
-        const n = plane.number(req.params.number);
-        const defaults = requestOptionsFor(opts.trunks, n.config.name);
-        return permissionsRequest(plane, n.config.name, req.params.user, {
-          ...defaults,
-          ...(b.message !== undefined && { message: b.message }),
-          ...(b.body_text !== undefined && { bodyText: b.body_text }),
-          ...(b.template !== undefined && { template: b.template }),
-        });
+        return audited(req, 'permissions.request', { number: req.params.number, user: req.params.user }, async () => {
+          const n = plane.number(req.params.number);
+          return permissionsRequest(plane, n.config.name, req.params.user, {
+            ...requestOptionsFor(opts.trunks, n.config.name),
+            ...(b.message !== undefined && { message: b.message }),
+            ...(b.body_text !== undefined && { bodyText: b.body_text }),
+            ...(b.template !== undefined && { template: b.template }),
+          });
+        }, (r) => ({ outcome: r.outcome === undefined ? 'already_granted' : r.outcome.sent ? 'sent' : 'not_sent' }));
       });
     });
   }, { prefix });
+}
+
+/** What a settings apply changed, for the audit line: keys, never values. */
+function applyOutcome(results: Awaited<ReturnType<typeof settingsApply>>): Record<string, unknown> {
+  const refused = results.flatMap((r) => r.refused ?? []);
+  return {
+    outcome: results.every((r) => r.ok) ? 'ok' : 'not_ok',
+    changed: results.flatMap((r) => r.changes.filter((c) => c.applied).map((c) => `${r.number}: ${c.key}`)),
+    ...(refused.length > 0 && { refused }),
+  };
+}
+
+/** A SIP enable/disable plan, for the audit line (its change lines carry no password). */
+function planOutcome(plan: Awaited<ReturnType<typeof sipDisableOn>>): Record<string, unknown> {
+  return {
+    outcome: plan.refused ? 'refused' : plan.applied ? 'applied' : 'not_applied',
+    changes: plan.changes,
+    ...(plan.refused && { refused: plan.refused }),
+  };
 }

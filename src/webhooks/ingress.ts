@@ -1,4 +1,6 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { noteRefusal } from '../http/refusals.js';
 import type { Logger } from '../logging.js';
 import type { Metrics } from '../metrics.js';
 
@@ -20,39 +22,42 @@ export interface WebhookIngressOptions {
   metrics: Metrics;
 }
 
+const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+
 /**
- * Meta's webhook endpoint (reference §3.1):
- *  GET  verification: hub.mode=subscribe + the right hub.verify_token → 200 with the raw hub.challenge, else 403.
- *  POST events: the signature is checked over the RAW bytes, in constant time, before anything is
- *  parsed; 401 when missing/wrong, 413 over the size limit, 400 for malformed JSON. A good delivery
- *  is answered 200 at once and processed afterwards: Meta times out at ~20 s and retries, which
- *  would only produce duplicates.
+ * Meta's webhook endpoint (docs/whatsapp-calling.md#delivery), on the public listener (src/http/app.ts):
+ *  GET  verification: hub.mode=subscribe + the right hub.verify_token (compared in constant time)
+ *       → 200 with the raw hub.challenge, else 403.
+ *  POST events: only `application/json` is read (415 otherwise, before the body is); 413 over the
+ *  size limit, also before reading when Content-Length says so. The signature is checked over the
+ *  RAW bytes, in constant time, before anything is parsed: 401 when missing/wrong, 400 for
+ *  malformed JSON. A good delivery is answered 200 at once and processed afterwards: Meta times
+ *  out at ~20 s and retries, which would only produce duplicates.
+ * Refusals are counted and logged by the listener's edge (src/http/refusals.ts): at warn, no stack.
  */
 export async function registerWebhookIngress(app: FastifyInstance, opts: WebhookIngressOptions): Promise<void> {
   const log = opts.logger.child({ component: 'webhook' });
+  const expectedToken = sha256(opts.verifyToken);
+  /** Hashing both sides gives equal lengths, so the comparison takes the same time whatever was tried. */
+  const isVerifyToken = (tried: unknown) => typeof tried === 'string' && timingSafeEqual(sha256(tried), expectedToken);
   await app.register(async (scope) => {
-    // Keep the body as raw bytes whatever the content type: the HMAC is over the exact bytes.
+    // Keep the body as raw bytes: the HMAC is over the exact bytes. Other media types get 415 unread.
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: opts.maxBodyBytes }, (_req, body, done) => done(null, body));
+    scope.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: opts.maxBodyBytes }, (_req, body, done) => done(null, body));
 
-    scope.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
-      if (err.statusCode === 413 || err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-        opts.metrics.webhookDeliveries.inc({ outcome: 'too_large' });
-        log.warn({ remote: req.ip, limit: opts.maxBodyBytes }, 'webhook body over the size limit: 413');
-        return reply.code(413).send({ error: 'payload too large' });
-      }
-      log.error({ err, remote: req.ip }, 'webhook request failed');
-      return reply.code(err.statusCode && err.statusCode >= 400 ? err.statusCode : 500).send({ error: 'error' });
+    // Answered (413) and logged by the listener's edge; counted here as a delivery outcome too.
+    scope.addHook('onError', async (_req, _reply, err: Error & { code?: string }) => {
+      if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') opts.metrics.webhookDeliveries.inc({ outcome: 'too_large' });
     });
 
     scope.get(opts.path, async (req: FastifyRequest<{ Querystring: Record<string, string | undefined> }>, reply) => {
       const q = req.query;
-      if (q['hub.mode'] === 'subscribe' && typeof q['hub.verify_token'] === 'string'
-          && q['hub.verify_token'] === opts.verifyToken && typeof q['hub.challenge'] === 'string') {
+      const tokenOk = isVerifyToken(q['hub.verify_token']);
+      if (q['hub.mode'] === 'subscribe' && tokenOk && typeof q['hub.challenge'] === 'string') {
         log.info({ remote: req.ip }, 'webhook verification succeeded');
         return reply.code(200).type('text/plain').send(q['hub.challenge']);
       }
-      log.warn({ remote: req.ip, mode: q['hub.mode'] }, 'webhook verification refused: 403');
+      noteRefusal(req, { reason: 'verification_refused', message: 'webhook verification refused: 403', fields: { mode: q['hub.mode'] } });
       return reply.code(403).type('text/plain').send('forbidden');
     });
 
@@ -61,7 +66,10 @@ export async function registerWebhookIngress(app: FastifyInstance, opts: Webhook
       const sig = req.headers[opts.signatureHeader];
       if (!opts.verifier.verify(raw, typeof sig === 'string' ? sig : undefined)) {
         opts.metrics.webhookDeliveries.inc({ outcome: 'bad_signature' });
-        log.warn({ remote: req.ip, bytes: raw.length, hasSignature: typeof sig === 'string' }, 'webhook signature missing or wrong: 401, body not processed');
+        noteRefusal(req, {
+          reason: 'bad_signature', message: 'webhook signature missing or wrong: 401, body not processed',
+          fields: { bytes: raw.length, hasSignature: typeof sig === 'string' },
+        });
         return reply.code(401).send({ error: 'invalid signature' });
       }
       let body: unknown;
@@ -69,7 +77,7 @@ export async function registerWebhookIngress(app: FastifyInstance, opts: Webhook
         body = JSON.parse(raw.toString('utf8'));
       } catch (err) {
         opts.metrics.webhookDeliveries.inc({ outcome: 'bad_json' });
-        log.warn({ remote: req.ip, bytes: raw.length, reason: (err as Error).message }, 'webhook body is not valid JSON: 400');
+        noteRefusal(req, { reason: 'bad_json', message: 'webhook body is not valid JSON: 400', fields: { bytes: raw.length, error: (err as Error).message } });
         return reply.code(400).send({ error: 'malformed JSON' });
       }
       opts.metrics.webhookDeliveries.inc({ outcome: 'accepted' });

@@ -51,7 +51,7 @@ describe.skipIf(skip !== undefined)(`WhatsApp -> PBX, real rtpengine and WebRTC 
     leg.ring(answer);
     await waitFor('pre_accept', () => simCall(callId).actions.some((a) => a.action === 'pre_accept'), { timeoutMs: 10_000 });
     await sleep(1_500);
-    // Meta counts the first media packet as the answer (reference §4.1): nothing may arrive yet.
+    // Meta counts the first media packet as the answer (docs/whatsapp-calling.md#first-media-is-the-answer): nothing may arrive yet.
     expect(simCall(callId).media?.receivedPackets ?? 0).toBe(0);
     expect(simCall(callId).media?.firstPacketAt).toBeUndefined();
 
@@ -79,7 +79,8 @@ describe.skipIf(skip !== undefined)(`WhatsApp -> PBX, real rtpengine and WebRTC 
     leg.fail(486);
     await waitFor('ended', () => simCall(callId).state === 'ended', { timeoutMs: 5_000 });
     expect(simCall(callId).actions.map((a) => a.action)).toEqual(['reject']);
-    expect(fx.media.openSessions()).toEqual([]);
+    // The rtpengine session is deleted just after the reject reaches WhatsApp, not before it.
+    await waitFor('rtpengine session deleted', () => fx.media.openSessions().length === 0, { timeoutMs: 5_000 });
   });
 
   it('the PBX hangs up: terminate on WhatsApp', async () => {

@@ -48,6 +48,7 @@ export async function startBridgeStack(opts: {
   const trunkDoc = { name: 'pbx', sources: ['127.0.0.1'], numbers: ['demo'] };
   const config = validateConfig({
     http: { host: '127.0.0.1', port: bridgePort },
+    internal_http: { host: '127.0.0.1', port: await freeTcpPort() },
     numbers: [{ name: 'demo', phone_number_id: PNID, display_number: BUSINESS_NUMBER, access_token_env: 'T', base_url: simUrl, ...(opts.inbound ? { inbound: opts.inbound } : {}) }],
     ...(opts.drachtio ? {
       drachtio: { host: opts.drachtio.host, port: opts.drachtio.port },

@@ -35,6 +35,7 @@ beforeAll(async () => {
   simUrl = url;
   const config = validateConfig({
     http: { host: '127.0.0.1', port: bridgePort },
+    internal_http: { host: '127.0.0.1', port: await freeTcpPort() },
     numbers: [{ name: 'demo', phone_number_id: PNID, display_number: '15551112222', access_token_env: 'T', base_url: url }],
   });
   bridge = await startBridge({ file: 'test', config, secrets: { ...secrets, accessTokens: new Map([['demo', secrets.token]]), trunkPasswords: new Map() } }, {

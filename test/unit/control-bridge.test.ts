@@ -31,6 +31,7 @@ beforeAll(async () => {
   stateDir = mkdtempSync(join(tmpdir(), 'watrunk-admin-'));
   const config = controlConfig(s.url, {}, {
     http: { host: '127.0.0.1', port },
+    internal_http: { host: '127.0.0.1', port: await freeTcpPort() },
     admin: { token_env: 'ADMIN', credentials_state_file: join(stateDir, 'creds.json') },
   });
   bridge = await startBridge({
@@ -45,8 +46,8 @@ afterAll(async () => {
 });
 
 const admin = (method: 'GET' | 'POST', url: string, payload?: unknown, token = ADMIN_TOKEN) =>
-  bridge.app.inject({ method, url, ...(token && { headers: { authorization: `Bearer ${token}` } }), ...(payload !== undefined && { payload: payload as object }) });
-const readyz = async () => (await bridge.app.inject({ method: 'GET', url: '/readyz' })).json() as { status: string; checks: Record<string, { ok: boolean; detail: string }> };
+  bridge.internalApp.inject({ method, url, ...(token && { headers: { authorization: `Bearer ${token}` } }), ...(payload !== undefined && { payload: payload as object }) });
+const readyz = async () => (await bridge.internalApp.inject({ method: 'GET', url: '/readyz' })).json() as { status: string; checks: Record<string, { ok: boolean; detail: string }> };
 
 describe('start-up SIP mode check and /readyz', () => {
   it('warns loudly when the configured mode disagrees with Meta\'s sip.status, and shows it in /readyz', async () => {
@@ -83,7 +84,7 @@ describe('admin HTTP API', () => {
     const wrong = await admin('GET', '/admin/numbers/sales/settings', undefined, 'not-the-token');
     expect(wrong.statusCode).toBe(401);
     expect(wrong.headers['www-authenticate']).toBe('Bearer realm="watrunk-admin"');
-    const doc = await bridge.app.inject({ method: 'GET', url: '/admin/openapi.json' });
+    const doc = await bridge.internalApp.inject({ method: 'GET', url: '/admin/openapi.json' });
     expect(doc.statusCode).toBe(200);
     expect(doc.json().openapi).toBe('3.1.0');
   });

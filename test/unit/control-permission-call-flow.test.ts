@@ -46,6 +46,7 @@ beforeAll(async () => {
   const { url } = await sim.listen();
   const config = validateConfig({
     http: { host: '127.0.0.1', port },
+    internal_http: { host: '127.0.0.1', port: await freeTcpPort() },
     numbers: [{ name: 'demo', phone_number_id: PNID, display_number: '15551112222', access_token_env: 'T', base_url: url }],
     calls: { media_poll_ms: 20 },
   });

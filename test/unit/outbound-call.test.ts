@@ -534,3 +534,15 @@ describe('OutboundCall: what real PBXs send, and PBXs that vanish', () => {
     expect(leg.byes).toEqual([]);
   });
 });
+
+describe('OutboundCall: call endings are counted by cause', () => {
+  it('a PBX media timeout shows in watrunk_calls_ended_total with its cause', async () => {
+    const h = harness({ timing: { answerOnFirstMedia: false, mediaWatch: { pbxTimeoutMs: 40, whatsappTimeoutMs: 0, checkIntervalMs: 10 } } });
+    const { call } = await h.place();
+    await h.deliver(h.ev.answered(), call);
+    await h.deliver(h.ev.accepted(), call);
+    await call.whenEnded();
+    const text = await h.metrics.registry.getSingleMetricAsString('watrunk_calls_ended_total');
+    expect(text).toMatch(/watrunk_calls_ended_total\{direction="pbx-to-whatsapp",outcome="media_timeout",cause="pbx_media_timeout"\} 1/);
+  });
+});

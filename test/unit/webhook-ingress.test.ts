@@ -1,10 +1,16 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
-import { buildHttpApp } from '../../src/http/app.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { buildInternalApp, buildPublicApp } from '../../src/http/app.js';
 import { Readiness } from '../../src/http/readiness.js';
 import { Metrics } from '../../src/metrics.js';
 import { registerWebhookIngress, type DeliveryVerifier } from '../../src/webhooks/ingress.js';
+
+// Observed, not replaced: the GET verification must compare tokens with crypto.timingSafeEqual.
+vi.mock('node:crypto', async (importOriginal) => {
+  const crypto = await importOriginal<typeof import('node:crypto')>();
+  return { ...crypto, timingSafeEqual: vi.fn(crypto.timingSafeEqual) };
+});
 
 const SECRET = 'test-app-secret';
 const sign = (raw: string | Buffer) => `sha256=${createHmac('sha256', SECRET).update(raw).digest('hex')}`;
@@ -13,7 +19,7 @@ const verifier: DeliveryVerifier = { verify: (raw, sig) => sig === sign(raw) };
 
 async function ingress(maxBodyBytes = 4096) {
   const metrics = new Metrics();
-  const app = buildHttpApp({ logger: pino({ level: 'silent' }), metrics, readiness: new Readiness() });
+  const app = buildPublicApp({ logger: pino({ level: 'silent' }), metrics, maxBodyBytes });
   const delivered: unknown[] = [];
   await registerWebhookIngress(app, {
     path: '/wh', verifyToken: 'vt-123', verifier, signatureHeader: 'x-hub-signature-256', maxBodyBytes,
@@ -40,6 +46,19 @@ describe('webhook verification (GET)', () => {
   ])('%s → 403', async (_n, url) => {
     ({ app } = await ingress());
     expect((await app.inject({ method: 'GET', url })).statusCode).toBe(403);
+  });
+
+  it('compares the token in constant time: SHA-256 of both, crypto.timingSafeEqual, whatever the length tried', async () => {
+    ({ app } = await ingress());
+    const spy = vi.mocked(timingSafeEqual);
+    for (const tried of ['vt-123', 'x', 'vt-1234567890-much-longer-than-the-real-one']) {
+      spy.mockClear();
+      const r = await app.inject({ method: 'GET', url: `/wh?hub.mode=subscribe&hub.verify_token=${tried}&hub.challenge=5` });
+      expect(r.statusCode).toBe(tried === 'vt-123' ? 200 : 403);
+      expect(spy).toHaveBeenCalledTimes(1);
+      const [a, b] = spy.mock.calls[0]! as unknown as [Buffer, Buffer];
+      expect([a.length, b.length]).toEqual([32, 32]);
+    }
   });
 });
 
@@ -102,7 +121,7 @@ describe('webhook delivery (POST)', () => {
 
   it('a handler that throws does not affect the 200 already sent', async () => {
     const metrics = new Metrics();
-    app = buildHttpApp({ logger: pino({ level: 'silent' }), metrics, readiness: new Readiness() });
+    app = buildPublicApp({ logger: pino({ level: 'silent' }), metrics, maxBodyBytes: 4096 });
     await registerWebhookIngress(app, {
       path: '/wh', verifyToken: 'v', verifier, signatureHeader: 'x-hub-signature-256', maxBodyBytes: 4096,
       onDelivery: () => { throw new Error('handler bug'); }, logger: pino({ level: 'silent' }), metrics,
@@ -117,7 +136,7 @@ describe('health, readiness, metrics', () => {
     const readiness = new Readiness();
     let up = false;
     readiness.register('drachtio', () => ({ ok: up, detail: up ? 'connected' : 'down' }));
-    app = buildHttpApp({ logger: pino({ level: 'silent' }), metrics: new Metrics(), readiness });
+    app = buildInternalApp({ logger: pino({ level: 'silent' }), metrics: new Metrics(), readiness });
     expect((await app.inject('/healthz')).statusCode).toBe(200);
     const down = await app.inject('/readyz');
     expect(down.statusCode).toBe(503);

@@ -1,0 +1,261 @@
+import { readFileSync } from 'node:fs';
+import { mkdir, open, readFile, rename, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { z } from 'zod';
+import { StartupError } from '../config/load.js';
+import type { JournalConfig } from '../config/schema.js';
+import type { Logger } from '../logging.js';
+
+/**
+ * The call journal: every WhatsApp call Meta may be billing, kept on disk until it needs nothing
+ * more on WhatsApp, so that the start after a crash (kill -9, OOM) can end what the dead process
+ * left open (crash-recovery.ts). README "Crash recovery (the call journal)".
+ *
+ * Why a file of JSON lines, appended and fsync'd, rather than an embedded store from npm (SQLite,
+ * LMDB, LevelDB): those are native modules (a build toolchain or prebuilt binaries per platform in
+ * the image) for a few records per call that are read back only once, at start-up, by the one
+ * process that writes them. An append plus fdatasync is durable before `connect`/`accept` is sent;
+ * a line torn by a crash is the last one and is skipped; the file is rewritten with only the live
+ * calls at start-up and whenever it has grown well past them (write, fsync, rename, fsync the
+ * directory: https://man7.org/linux/man-pages/man2/rename.2.html). Concurrent writes are batched
+ * into one write and one fdatasync (group commit).
+ *
+ * A line is {"put": <JournaledCall>} (the call's whole current record) or {"del": "<call id>"}.
+ */
+
+const journaledCallSchema = z.object({
+  callId: z.string().min(1),
+  waCallId: z.string().min(1).optional(),
+  number: z.string().min(1),
+  direction: z.enum(['pbx-to-whatsapp', 'whatsapp-to-pbx']),
+  startedAt: z.string(),
+  endWith: z.enum(['terminate', 'reject']),
+  cdrWritten: z.literal(true).optional(),
+}).strict();
+
+export interface JournaledCall {
+  /** watrunk's call id; also the biz_opaque_callback_data sent with `connect` and `accept`. */
+  callId: string;
+  /** WhatsApp's call id; absent while `connect` is in flight. */
+  waCallId?: string;
+  /** Business number name (numbers[].name). */
+  number: string;
+  direction: 'pbx-to-whatsapp' | 'whatsapp-to-pbx';
+  /** ISO 8601. */
+  startedAt: string;
+  /** How to end it on WhatsApp: `reject` until `accept` has been sent, then `terminate`. */
+  endWith: 'terminate' | 'reject';
+  /** The call ended here and wrote its CDR; only Meta's confirmation of the end is missing. */
+  cdrWritten?: true;
+}
+
+export interface CallJournal {
+  /** Calls a previous run left in the journal (read when it was opened). */
+  readonly leftOver: readonly JournaledCall[];
+  /** Records the call (replacing its earlier record); resolves once the record is on disk. */
+  record(call: JournaledCall): Promise<void>;
+  /** The call needs nothing more on WhatsApp. Written with the next batch; not waited for. */
+  forget(callId: string): void;
+  /** Resolves once everything recorded or forgotten so far is on disk. */
+  flushed(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const line = (doc: unknown) => `${JSON.stringify(doc)}\n`;
+
+/** Replays journal text; torn or unreadable lines are skipped (and counted). */
+function replay(text: string): { calls: Map<string, JournaledCall>; skipped: number[] } {
+  const calls = new Map<string, JournaledCall>();
+  const skipped: number[] = [];
+  const lines = text.split('\n');
+  lines.forEach((raw, i) => {
+    if (raw.trim() === '') return;
+    try {
+      const doc = JSON.parse(raw) as { put?: unknown; del?: unknown };
+      if (typeof doc.del === 'string') calls.delete(doc.del);
+      else {
+        const call = journaledCallSchema.parse(doc.put) as JournaledCall;
+        calls.set(call.callId, call);
+      }
+    } catch {
+      skipped.push(i + 1);
+    }
+  });
+  return { calls, skipped };
+}
+
+/** The live calls in a journal file, as the next start would find them (tests, inspection). */
+export function readCallJournal(path: string): JournaledCall[] {
+  let text = '';
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  return [...replay(text).calls.values()];
+}
+
+async function fsyncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Replaces `path` with exactly these calls, durably. */
+async function rewrite(path: string, calls: Iterable<JournaledCall>): Promise<void> {
+  const tmp = `${path}.tmp`;
+  const handle = await open(tmp, 'w', 0o600);
+  try {
+    await handle.writeFile([...calls].map((c) => line({ put: c })).join(''));
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(tmp, path);
+  await fsyncDirectory(dirname(path));
+}
+
+export interface FileCallJournalOptions {
+  logger: Logger;
+  /** Rewrite the file once this many lines were appended since the last rewrite (and they outnumber live calls 2:1). */
+  compactAfterLines?: number;
+}
+
+export class FileCallJournal implements CallJournal {
+  private readonly live: Map<string, JournaledCall>;
+  private queue: string[] = [];
+  private waiters: { resolve: () => void; reject: (err: unknown) => void }[] = [];
+  private writing?: Promise<void>;
+  private linesSinceRewrite = 0;
+  private closed = false;
+
+  private constructor(
+    private readonly path: string,
+    private handle: FileHandle,
+    readonly leftOver: readonly JournaledCall[],
+    private readonly log: Logger,
+    private readonly compactAfterLines: number,
+  ) {
+    this.live = new Map(leftOver.map((c) => [c.callId, c]));
+    this.linesSinceRewrite = leftOver.length;
+  }
+
+  /** Opens (creating the directory and file) and reads what a previous run left. */
+  static async open(path: string, opts: FileCallJournalOptions): Promise<FileCallJournal> {
+    const log = opts.logger.child({ component: 'journal' });
+    await mkdir(dirname(path), { recursive: true });
+    let text = '';
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    const { calls, skipped } = replay(text);
+    // A last line without its newline was torn by a crash in mid-write: expected, not a problem.
+    const lineCount = text.split('\n').length;
+    const unreadable = skipped.filter((n) => n !== lineCount || text.endsWith('\n'));
+    if (unreadable.length) log.warn({ path, lines: unreadable }, 'call journal lines that cannot be read were skipped');
+    // Start from a file holding only the live calls: no torn tail for new lines to glue onto.
+    await rewrite(path, calls.values());
+    const handle = await open(path, 'a', 0o600);
+    log.info({ path, leftOver: calls.size }, 'call journal open');
+    return new FileCallJournal(path, handle, [...calls.values()], log, opts.compactAfterLines ?? 10_000);
+  }
+
+  record(call: JournaledCall): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('the call journal is closed'));
+    this.live.set(call.callId, { ...call });
+    return this.append(line({ put: call }));
+  }
+
+  forget(callId: string): void {
+    if (this.closed || !this.live.delete(callId)) return;
+    this.append(line({ del: callId })).catch((err: unknown) => this.log.error({ err, callId }, 'call journal write failed'));
+  }
+
+  async flushed(): Promise<void> {
+    while (this.writing) await this.writing;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.flushed();
+    this.closed = true;
+    await this.handle.close();
+  }
+
+  private append(text: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push(text);
+      this.waiters.push({ resolve, reject });
+      this.startWriting();
+    });
+  }
+
+  private startWriting(): void {
+    if (this.writing) return;
+    const run: Promise<void> = this.writeBatches().finally(() => {
+      this.writing = undefined;
+      // Lines queued after the loop saw an empty queue, but before this ran.
+      if (this.queue.length) this.startWriting();
+    });
+    this.writing = run;
+  }
+
+  /** Group commit: everything queued while the previous batch was being synced goes in one write. */
+  private async writeBatches(): Promise<void> {
+    while (this.queue.length) {
+      const batch = this.queue.splice(0);
+      const waiters = this.waiters.splice(0);
+      try {
+        await this.handle.appendFile(batch.join(''));
+        await this.handle.datasync();
+        this.linesSinceRewrite += batch.length;
+        if (this.linesSinceRewrite >= this.compactAfterLines && this.linesSinceRewrite > 2 * this.live.size) await this.compact();
+        for (const w of waiters) w.resolve();
+      } catch (err) {
+        for (const w of waiters) w.reject(err);
+      }
+    }
+  }
+
+  /**
+   * Rewrites the file with the live calls. `live` may already include changes still queued: those
+   * lines are appended afterwards and replay to the same state.
+   */
+  private async compact(): Promise<void> {
+    await rewrite(this.path, this.live.values());
+    await this.handle.close();
+    this.handle = await open(this.path, 'a', 0o600);
+    this.linesSinceRewrite = this.live.size;
+    this.log.debug({ live: this.live.size }, 'call journal compacted');
+  }
+}
+
+/** A journal that keeps nothing (journal.enabled: false, and tests that start no journal). */
+export const NO_CALL_JOURNAL: CallJournal = {
+  leftOver: [],
+  record: () => Promise.resolve(),
+  forget: () => undefined,
+  flushed: () => Promise.resolve(),
+  close: () => Promise.resolve(),
+};
+
+/**
+ * The journal `watrunk start` uses, from `journal.*`. A journal that cannot be opened stops the
+ * start (running without one would leave calls open after a crash without anybody knowing).
+ */
+export async function openCallJournal(config: JournalConfig, logger: Logger): Promise<CallJournal | undefined> {
+  if (!config.enabled) {
+    logger.warn('call journal disabled (journal.enabled: false): calls left open by a crash are not ended by the next start');
+    return undefined;
+  }
+  try {
+    return await FileCallJournal.open(config.path, { logger });
+  } catch (err) {
+    throw new StartupError('journal.path', `cannot open ${config.path} (${(err as Error).message}): make its directory writable, or set journal.enabled: false to run without crash recovery`);
+  }
+}

@@ -1,0 +1,107 @@
+import type { WhatsAppCallEnder } from '../calls/call-ending.js';
+import type { CallDirectionLabel } from '../calls/call-record.js';
+import type { Logger } from '../logging.js';
+import type { Metrics } from '../metrics.js';
+import type { ConnectRequest, WhatsAppCalls } from '../whatsapp/provider.js';
+import type { CallJournal, JournaledCall } from './call-journal.js';
+
+/**
+ * The WhatsApp side of ONE call as its call object sees it (the WhatsAppCalls port), with what
+ * keeps a billed call from being left open:
+ *  - the call is in the journal before Meta can bill it. PBX -> WhatsApp: the intent before
+ *    `connect` (WhatsApp's call id is known only from its response; webhooks carry our id as
+ *    biz_opaque_callback_data meanwhile), the id as soon as `connect` returns. WhatsApp -> PBX: the
+ *    id (from the connect webhook) before `pre_accept`, and again before `accept`, from which on
+ *    the call is ended with `terminate` rather than `reject`;
+ *  - `terminate` and `reject` go to the WhatsAppCallEnder, which retries until Meta confirms; they
+ *    resolve at once, so the call's teardown never waits for Meta;
+ *  - the journal record goes when the call has ended AND its ending on WhatsApp has settled. An
+ *    ending abandoned because watrunk stopped stays for the next start.
+ * A journal write that fails is logged and counted; the call goes on (without crash protection).
+ */
+export class JournaledWhatsAppCalls implements WhatsAppCalls {
+  private journaled?: JournaledCall;
+  private readonly startedAt = new Date().toISOString();
+  private endingsInFlight = 0;
+  private callEnded = false;
+  private keepForNextStart = false;
+
+  constructor(private readonly d: {
+    calls: WhatsAppCalls;
+    journal: CallJournal;
+    ender: WhatsAppCallEnder;
+    callId: string;
+    numberName: string;
+    direction: CallDirectionLabel;
+    log: Logger;
+    metrics: Metrics;
+  }) {}
+
+  async connect(req: ConnectRequest): Promise<{ callId: string }> {
+    await this.record({ endWith: 'terminate' });
+    let answer: { callId: string };
+    try {
+      answer = await this.d.calls.connect(req);
+    } catch (err) {
+      this.forget();
+      throw err;
+    }
+    await this.record({ waCallId: answer.callId });
+    return answer;
+  }
+
+  async preAccept(waCallId: string, sdpAnswer: string): Promise<void> {
+    await this.record({ waCallId, endWith: this.journaled?.endWith ?? 'reject' });
+    return this.d.calls.preAccept(waCallId, sdpAnswer);
+  }
+
+  async accept(waCallId: string, sdpAnswer: string, trackingData?: string): Promise<void> {
+    await this.record({ waCallId, endWith: 'terminate' });
+    return this.d.calls.accept(waCallId, sdpAnswer, trackingData);
+  }
+
+  async reject(waCallId: string): Promise<void> {
+    this.endOnWhatsApp('reject', waCallId);
+  }
+
+  async terminate(waCallId: string): Promise<void> {
+    this.endOnWhatsApp('terminate', waCallId);
+  }
+
+  /** The call has ended and written its CDR. */
+  ended(): void {
+    this.callEnded = true;
+    if (!this.journaled) return;
+    if (this.endingsInFlight === 0 && !this.keepForNextStart) this.forget();
+    // Meta has not confirmed yet: if watrunk dies now, the next start must not write a second CDR.
+    else void this.record({ cdrWritten: true });
+  }
+
+  private endOnWhatsApp(action: 'terminate' | 'reject', waCallId: string): void {
+    this.endingsInFlight++;
+    void this.d.ender.end({ calls: this.d.calls, action, waCallId, log: this.d.log }).then((result) => {
+      this.endingsInFlight--;
+      if (result === 'abandoned') this.keepForNextStart = true;
+      if (this.callEnded && this.endingsInFlight === 0 && !this.keepForNextStart) this.forget();
+    });
+  }
+
+  private async record(change: Partial<JournaledCall>): Promise<void> {
+    this.journaled = {
+      callId: this.d.callId, number: this.d.numberName, direction: this.d.direction, startedAt: this.startedAt, endWith: 'terminate',
+      ...this.journaled, ...change,
+    };
+    try {
+      await this.d.journal.record(this.journaled);
+    } catch (err) {
+      this.d.metrics.journalWriteFailures.inc();
+      this.d.log.error({ err }, 'call journal write failed: this call will not be ended by the next start if watrunk crashes');
+    }
+  }
+
+  private forget(): void {
+    if (!this.journaled) return;
+    this.journaled = undefined;
+    this.d.journal.forget(this.d.callId);
+  }
+}
