@@ -12,10 +12,9 @@ cd "$(dirname "$0")/.."
 mkdir -p var
 
 bash scripts/install-deps.sh
-# `npm install`, not `npm ci`: npm 11 leaves other platforms' optional packages (rollup, esbuild
-# binaries) out of the lockfile and `npm ci` then refuses it; install keeps the locked versions.
+# `npm ci`: the complete lockfile gives every machine the same tree.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm install --no-audit --no-fund
+  npm ci --no-audit --no-fund
 fi
 npm run build --silent
 
