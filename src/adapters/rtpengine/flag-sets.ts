@@ -4,6 +4,12 @@
  * Proven on Debian rtpengine-daemon 10.5.3.5 by the media tests in test/media; why each option is
  * there: docs/media.md#flag-sets. The `WebRTC` alias does not exist in 10.5, so everything is
  * spelled out.
+ *
+ * Stream identity: rtpengine announces NO SSRC of its own toward either side. 10.5 cannot (it never
+ * writes a=ssrc and has no `sdp-attr` editing) and copies the other side's a=ssrc/a=msid instead,
+ * which makes a libwebrtc receiver mute rtpengine's transcoded stream; so every SDP these sets
+ * produce goes through withoutStreamIdentity() (STREAM_IDENTITY_ATTRIBUTES in stream-identity.ts,
+ * docs/media.md#stream-identity), in passthrough too, since a PBX transfer changes the source.
  */
 import type { NgParams } from './ng-client.js';
 
