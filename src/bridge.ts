@@ -9,7 +9,7 @@ import { createMetaNumber } from './adapters/meta/meta-number.js';
 import { parseMetaWebhook } from './adapters/meta/webhook-parser.js';
 import { WebhookVerifier } from './adapters/meta/webhook-verifier.js';
 import { DrachtioConnection } from './adapters/drachtio/drachtio-connection.js';
-import { DrachtioPbxDialer } from './adapters/drachtio/outbound-leg.js';
+import { DrachtioPbxDialer } from './adapters/drachtio/uac-leg.js';
 import { PbxTrunkServer } from './adapters/drachtio/pbx-trunk-server.js';
 import { RtpengineMedia } from './adapters/rtpengine/rtpengine-media.js';
 import { WhatsAppCallEnder } from './calls/call-ending.js';

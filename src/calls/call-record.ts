@@ -1,7 +1,7 @@
 import type { Logger } from '../logging.js';
 import type { Metrics } from '../metrics.js';
 
-export type CallDirectionLabel = 'pbx-to-whatsapp' | 'whatsapp-to-pbx';
+import type { CallDirection } from '../whatsapp/events.js';
 
 /**
  * The call detail record: collected through the call, written as ONE structured log line when the
@@ -23,7 +23,7 @@ export class CallRecord {
 
   constructor(
     readonly id: string,
-    readonly direction: CallDirectionLabel,
+    readonly direction: CallDirection,
     readonly fields: { sipCallId: string; number: string; trunk?: string; from: string; to: string },
     private readonly metrics: Metrics,
   ) {}

@@ -1,11 +1,11 @@
 import { LRUCache } from 'lru-cache';
-import type { CallEvent } from '../whatsapp/events.js';
+import type { CallDirection, CallEvent } from '../whatsapp/events.js';
 
 /** What the registry needs of a call, whichever its direction. */
 export interface ActiveCall {
   readonly id: string;
   readonly numberName: string;
-  readonly direction: 'pbx-to-whatsapp' | 'whatsapp-to-pbx';
+  readonly direction: CallDirection;
   handleEvent(e: CallEvent): Promise<void>;
   /** Ends the call from watrunk's side (terminate on WhatsApp, BYE/503 on SIP). */
   shutdown(): Promise<void>;

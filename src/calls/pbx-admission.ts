@@ -1,6 +1,6 @@
 import type { NumberConfig, TrunkConfig } from '../config/schema.js';
 import { normalizeDialed } from './dial-plan.js';
-import type { InboundPbxLeg } from './ports/sip.js';
+import type { PbxUasLeg } from './ports/sip.js';
 import { TokenBucket } from './rate-limiter.js';
 
 export type Admission =
@@ -28,7 +28,7 @@ export class PbxAdmission {
     private readonly now: () => number = Date.now,
   ) {}
 
-  admit(trunk: TrunkConfig, leg: InboundPbxLeg): Admission {
+  admit(trunk: TrunkConfig, leg: PbxUasLeg): Admission {
     if (!leg.sdp) {
       return { ok: false, status: 488, reason: 'Not Acceptable Here', warning: 'INVITE without SDP (late offer) is not supported', cause: 'no_sdp' };
     }
@@ -47,7 +47,7 @@ export class PbxAdmission {
     return { ok: true, number: picked, callee: dialed.digits };
   }
 
-  private pickNumber(trunk: TrunkConfig, leg: InboundPbxLeg): NumberConfig | Extract<Admission, { ok: false }> {
+  private pickNumber(trunk: TrunkConfig, leg: PbxUasLeg): NumberConfig | Extract<Admission, { ok: false }> {
     const allowed = trunk.numbers.map((n) => this.numbers.get(n)).filter((n): n is NumberConfig => n !== undefined);
     const find = (wanted: string) => allowed.find((n) => n.name === wanted || (digitsOf(wanted) !== '' && n.display_number === digitsOf(wanted)));
     const fromHeader = leg.header(trunk.number_header);

@@ -8,10 +8,10 @@ import type { WhatsAppCalls } from '../whatsapp/provider.js';
 import { WhatsAppCallEnder } from './call-ending.js';
 import type { CallRegistry } from './call-registry.js';
 import { failureHeaders, type SipFailureResponse } from './failure-mapping.js';
-import { OutboundCall, type OutboundCallTiming, type PermissionVerdict } from './outbound-call.js';
+import { BusinessInitiatedCall, type BusinessInitiatedTiming, type PermissionVerdict } from './business-initiated-call.js';
 import type { PbxAdmission } from './pbx-admission.js';
 import type { MediaEngine } from './ports/media-engine.js';
-import type { InboundPbxLeg } from './ports/sip.js';
+import type { PbxUasLeg } from './ports/sip.js';
 
 /** watrunk's own call id: short, unique, safe in biz_opaque_callback_data and as rtpengine call-id. */
 export function newCallId(): string {
@@ -28,7 +28,7 @@ export interface PbxCallIntakeDeps {
   registry: CallRegistry;
   numbers: ReadonlyMap<string, BusinessNumber>;
   media: MediaEngine;
-  timing: OutboundCallTiming;
+  timing: BusinessInitiatedTiming;
   logger: Logger;
   metrics: Metrics;
   newId?: () => string;
@@ -45,7 +45,7 @@ export interface PbxCallIntakeDeps {
 /** The answer to an INVITE while watrunk is stopping (README "Signals and draining"). */
 export const SHUTTING_DOWN: SipFailureResponse = { status: 503, reason: 'Service Unavailable', warning: 'watrunk is shutting down', retryAfter: 5, cause: 'shutdown' };
 
-/** Takes an INVITE from a known trunk: admission checks, then one OutboundCall object for the call. */
+/** Takes an INVITE from a known trunk: admission checks, then one BusinessInitiatedCall object for the call. */
 export class PbxCallIntake {
   private readonly log: Logger;
   private readonly ender: WhatsAppCallEnder;
@@ -55,17 +55,17 @@ export class PbxCallIntake {
     this.ender = d.ender ?? new WhatsAppCallEnder({ logger: d.logger, metrics: d.metrics });
   }
 
-  async handleInvite(leg: InboundPbxLeg, trunk: TrunkConfig): Promise<OutboundCall | undefined> {
+  async handleInvite(leg: PbxUasLeg, trunk: TrunkConfig): Promise<BusinessInitiatedCall | undefined> {
     if (!this.d.registry.takingCalls) {
       this.log.info({ trunk: trunk.name, sipCallId: leg.sipCallId }, 'INVITE refused: watrunk is shutting down');
-      this.d.metrics.callFailures.inc({ direction: 'pbx-to-whatsapp', cause: SHUTTING_DOWN.cause });
+      this.d.metrics.callFailures.inc({ direction: 'BUSINESS_INITIATED', cause: SHUTTING_DOWN.cause });
       leg.reject(SHUTTING_DOWN.status, SHUTTING_DOWN.reason, failureHeaders(SHUTTING_DOWN));
       return undefined;
     }
     const a = this.d.admission.admit(trunk, leg);
     if (!a.ok) {
       this.log.warn({ trunk: trunk.name, sipCallId: leg.sipCallId, from: leg.from.user, to: leg.requestUser, status: a.status, cause: a.cause }, `INVITE refused: ${a.warning}`);
-      this.d.metrics.callFailures.inc({ direction: 'pbx-to-whatsapp', cause: a.cause });
+      this.d.metrics.callFailures.inc({ direction: 'BUSINESS_INITIATED', cause: a.cause });
       leg.reject(a.status, a.reason, failureHeaders(a));
       return undefined;
     }
@@ -77,9 +77,9 @@ export class PbxCallIntake {
     const id = (this.d.newId ?? newCallId)();
     const whatsapp = new JournaledWhatsAppCalls({
       calls: business.calls, journal: this.d.journal ?? NO_CALL_JOURNAL, ender: this.ender, callId: id, numberName: a.number.name,
-      direction: 'pbx-to-whatsapp', log: this.d.logger.child({ callId: id, number: a.number.name }), metrics: this.d.metrics,
+      direction: 'BUSINESS_INITIATED', log: this.d.logger.child({ callId: id, number: a.number.name }), metrics: this.d.metrics,
     });
-    const call: OutboundCall = new OutboundCall({
+    const call: BusinessInitiatedCall = new BusinessInitiatedCall({
       id,
       leg,
       media: this.d.media.createSession(id),

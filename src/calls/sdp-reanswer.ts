@@ -1,18 +1,18 @@
 import { parse, write, type SessionDescription } from 'sdp-transform';
 
-type Direction = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
+type SdpDirection = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
 
 /** RFC 3264 §6.1: the answer's direction for an offered direction. */
-const ANSWER_DIRECTION: Record<Direction, Direction> = {
+const ANSWER_DIRECTION: Record<SdpDirection, SdpDirection> = {
   sendrecv: 'sendrecv',
   sendonly: 'recvonly',
   recvonly: 'sendonly',
   inactive: 'inactive',
 };
 
-function offeredDirection(sdp: SessionDescription): Direction {
+function offeredDirection(sdp: SessionDescription): SdpDirection {
   const media = sdp.media[0];
-  return (media?.direction ?? sdp.direction ?? 'sendrecv') as Direction;
+  return (media?.direction ?? sdp.direction ?? 'sendrecv') as SdpDirection;
 }
 
 /**
@@ -29,7 +29,7 @@ export class ReofferAnswerer {
   }
 
   answer(offer: string): string {
-    let offered: Direction = 'sendrecv';
+    let offered: SdpDirection = 'sendrecv';
     try {
       offered = offeredDirection(parse(offer));
     } catch {

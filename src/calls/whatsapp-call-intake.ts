@@ -5,7 +5,7 @@ import type { Metrics } from '../metrics.js';
 import type { CallOffered } from '../whatsapp/events.js';
 import { WhatsAppCallEnder } from './call-ending.js';
 import type { CallRegistry } from './call-registry.js';
-import { InboundCall } from './inbound-call.js';
+import { UserInitiatedCall } from './user-initiated-call.js';
 import type { MediaWatchTiming } from './media-watch.js';
 import { routeInbound } from './inbound-route.js';
 import { newCallId, type BusinessNumber } from './pbx-call-intake.js';
@@ -31,7 +31,7 @@ export interface WhatsAppCallIntakeDeps {
 }
 
 /**
- * Takes a WhatsApp user's call (connect webhook with an offer) and makes one InboundCall of it —
+ * Takes a WhatsApp user's call (connect webhook with an offer) and makes one UserInitiatedCall of it —
  * or rejects it at once when it cannot ring anything: a user left ringing into nothing is worse
  * than a clear "not available".
  */
@@ -44,13 +44,13 @@ export class WhatsAppCallIntake {
     this.ender = d.ender ?? new WhatsAppCallEnder({ logger: d.logger, metrics: d.metrics });
   }
 
-  async handleOffer(offer: CallOffered, numberName: string): Promise<InboundCall | undefined> {
+  async handleOffer(offer: CallOffered, numberName: string): Promise<UserInitiatedCall | undefined> {
     const business = this.d.numbers.get(numberName);
     if (!business) return undefined;
     const refuse = (cause: string, why: string) => {
       const log = this.log.child({ waCallId: offer.callId, number: numberName });
       log.warn({ from: offer.user.number, cause }, `WhatsApp call rejected: ${why}`);
-      this.d.metrics.callFailures.inc({ direction: 'whatsapp-to-pbx', cause });
+      this.d.metrics.callFailures.inc({ direction: 'USER_INITIATED', cause });
       // Retried until Meta confirms; not waited for (the webhook was answered long ago).
       void this.ender.end({ calls: business.calls, action: 'reject', waCallId: offer.callId, log });
       return undefined;
@@ -68,9 +68,9 @@ export class WhatsAppCallIntake {
     const id = (this.d.newId ?? newCallId)();
     const whatsapp = new JournaledWhatsAppCalls({
       calls: business.calls, journal: this.d.journal ?? NO_CALL_JOURNAL, ender: this.ender, callId: id, numberName,
-      direction: 'whatsapp-to-pbx', log: this.d.logger.child({ callId: id, number: numberName, waCallId: offer.callId }), metrics: this.d.metrics,
+      direction: 'USER_INITIATED', log: this.d.logger.child({ callId: id, number: numberName, waCallId: offer.callId }), metrics: this.d.metrics,
     });
-    const call: InboundCall = new InboundCall({
+    const call: UserInitiatedCall = new UserInitiatedCall({
       id,
       offer,
       route,

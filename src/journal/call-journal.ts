@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { StartupError } from '../config/load.js';
 import type { JournalConfig } from '../config/schema.js';
 import type { Logger } from '../logging.js';
+import { CALL_DIRECTIONS, type CallDirection } from '../whatsapp/events.js';
 
 /**
  * The call journal: every WhatsApp call Meta may be billing, kept on disk until it needs nothing
@@ -27,7 +28,7 @@ const journaledCallSchema = z.object({
   callId: z.string().min(1),
   waCallId: z.string().min(1).optional(),
   number: z.string().min(1),
-  direction: z.enum(['pbx-to-whatsapp', 'whatsapp-to-pbx']),
+  direction: z.enum(CALL_DIRECTIONS),
   startedAt: z.string(),
   endWith: z.enum(['terminate', 'reject']),
   cdrWritten: z.literal(true).optional(),
@@ -40,7 +41,7 @@ export interface JournaledCall {
   waCallId?: string;
   /** Business number name (numbers[].name). */
   number: string;
-  direction: 'pbx-to-whatsapp' | 'whatsapp-to-pbx';
+  direction: CallDirection;
   /** ISO 8601. */
   startedAt: string;
   /** How to end it on WhatsApp: `reject` until `accept` has been sent, then `terminate`. */

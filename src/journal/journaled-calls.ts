@@ -1,5 +1,5 @@
 import type { WhatsAppCallEnder } from '../calls/call-ending.js';
-import type { CallDirectionLabel } from '../calls/call-record.js';
+import type { CallDirection } from '../whatsapp/events.js';
 import type { Logger } from '../logging.js';
 import type { Metrics } from '../metrics.js';
 import type { ConnectRequest, WhatsAppCalls } from '../whatsapp/provider.js';
@@ -32,7 +32,7 @@ export class JournaledWhatsAppCalls implements WhatsAppCalls {
     ender: WhatsAppCallEnder;
     callId: string;
     numberName: string;
-    direction: CallDirectionLabel;
+    direction: CallDirection;
     log: Logger;
     metrics: Metrics;
   }) {}

@@ -1,7 +1,7 @@
 import type { MediaReport, SimulatedUserMedia } from './media/types.js';
 import type { SimulatedUser } from './user-rules.js';
 import type { DeliveryRecord } from './webhook-delivery.js';
-import type { Direction } from './webhook-payloads.js';
+import type { CallDirection } from '../whatsapp/events.js';
 
 /**
  * One simulated call and the store of all of them. States:
@@ -36,7 +36,7 @@ export interface SimulatedCall extends CallTimeline {
   id: string;
   phoneNumberId: string;
   businessNumber: string;
-  direction: Direction;
+  direction: CallDirection;
   state: CallState;
   user: SimulatedUser;
   /** Offer: the business's (BIC) or Meta's (UIC). Answer: the user's (BIC) or the business's (UIC). */
@@ -60,7 +60,7 @@ export interface SimulatedCallView extends CallTimeline {
   id: string;
   phoneNumberId: string;
   businessNumber: string;
-  direction: Direction;
+  direction: CallDirection;
   state: CallState;
   user: { number: string; userId?: string; name?: string };
   bizOpaqueCallbackData?: string;

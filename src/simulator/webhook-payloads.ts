@@ -4,6 +4,7 @@
  *   "value":{"messaging_product":"whatsapp","metadata":{display_phone_number, phone_number_id}, …}}]}]}
  * Timestamps are strings of Unix seconds; `duration` is a number.
  */
+import type { CallDirection } from '../whatsapp/events.js';
 
 export interface BusinessIdentity { wabaId: string; phoneNumberId: string; displayNumber: string }
 
@@ -16,7 +17,6 @@ export interface UserIdentity {
   countryCode?: string;
 }
 
-export type Direction = 'USER_INITIATED' | 'BUSINESS_INITIATED';
 
 export const unixSeconds = (ms: number): string => String(Math.floor(ms / 1000));
 
@@ -51,7 +51,7 @@ export function contactOf(user: UserIdentity): Record<string, unknown> {
 }
 
 /** from/to and the BSUID field of the user's side: USER_INITIATED from = user; BUSINESS_INITIATED to = user. */
-function parties(biz: BusinessIdentity, user: UserIdentity, direction: Direction): Record<string, string> {
+function parties(biz: BusinessIdentity, user: UserIdentity, direction: CallDirection): Record<string, string> {
   return direction === 'USER_INITIATED'
     ? { from: user.number, ...(user.userId ? { from_user_id: user.userId } : {}), to: biz.displayNumber }
     : { from: biz.displayNumber, to: user.number, ...(user.userId ? { to_user_id: user.userId } : {}) };
@@ -59,7 +59,7 @@ function parties(biz: BusinessIdentity, user: UserIdentity, direction: Direction
 
 export interface ConnectEvent {
   callId: string;
-  direction: Direction;
+  direction: CallDirection;
   user: UserIdentity;
   at: number;
   /** USER_INITIATED: Meta's offer; BUSINESS_INITIATED: the answer to the business's offer. */
@@ -108,7 +108,7 @@ export interface WebhookErrorInfo { code: number; message: string; details: stri
 
 export interface TerminateEvent {
   callId: string;
-  direction: Direction;
+  direction: CallDirection;
   user: UserIdentity;
   at: number;
   status: 'COMPLETED' | 'FAILED';

@@ -4,7 +4,13 @@
  * Timestamps are Unix seconds (Meta sends them as strings or numbers; adapters coerce).
  */
 
-export type CallDirection = 'USER_INITIATED' | 'BUSINESS_INITIATED';
+/**
+ * Who started a call, in Meta's words: the one direction vocabulary of watrunk (types, logs, CDRs,
+ * metrics labels, the call journal). BUSINESS_INITIATED: the PBX calls a WhatsApp user;
+ * USER_INITIATED: a WhatsApp user calls the business.
+ */
+export type CallDirection = 'BUSINESS_INITIATED' | 'USER_INITIATED';
+export const CALL_DIRECTIONS = ['BUSINESS_INITIATED', 'USER_INITIATED'] as const satisfies readonly CallDirection[];
 
 /** A WhatsApp user: phone digits and/or a business-scoped user id (BSUID). Either may be empty. */
 export interface WhatsAppUser {

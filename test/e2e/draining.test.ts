@@ -15,7 +15,7 @@ import { createSimulator, parseSimulatorConfig, type Simulator } from '../../src
 import { describeIfDrachtio, startDrachtioServer, type DrachtioServer } from '../support/drachtio-server.js';
 import { BUSINESS_NUMBER, PNID, SECRETS, WEBRTC_OFFER } from '../support/fake-pbx-bridge.js';
 import { FakeMediaEngine } from '../support/fakes/fake-media.js';
-import { FakePbxLeg } from '../support/fakes/fake-pbx-leg.js';
+import { FakePbxUasLeg } from '../support/fakes/fake-pbx-uas-leg.js';
 import { GraphProxy } from '../support/graph-proxy.js';
 import { freeTcpPort } from '../support/ports.js';
 import { writeUacScenario } from '../support/sipp-scenarios.js';
@@ -86,7 +86,7 @@ describeIfDrachtio(describe, 'e2e draining through drachtio-server', () => {
     it('an INVITE that arrives while watrunk is stopping gets 503 with Retry-After; the call already up is ended', async () => {
       // A call that is up: the drain has something to end.
       const trunk = trunkSchema.parse({ name: 'pbx', sources: ['127.0.0.1'], numbers: ['demo'] });
-      const up = new FakePbxLeg({ to: '+447700900123' });
+      const up = new FakePbxUasLeg({ to: '+447700900123' });
       await bridge!.pbxCalls!.handleInvite(up, trunk);
       await until('the call is answered', () => up.answered);
       // Meta does not confirm terminates: the drain lasts until the grace deadline.

@@ -11,8 +11,8 @@ import { realMediaSkipReason } from '../support/media/media-fixture.js';
 import { fillFixture } from '../support/media/pbx-sdp-fixtures.js';
 import { hearsBothWays, placeBic, placeUic, startShapeStack, type ShapeStack } from '../support/media/pbx-shape-calls.js';
 import { RtpEndpoint } from '../support/media/rtp-endpoint.js';
-import { FakePbxLeg } from '../support/fakes/fake-pbx-leg.js';
-import type { OutboundCall } from '../../src/calls/outbound-call.js';
+import { FakePbxUasLeg } from '../support/fakes/fake-pbx-uas-leg.js';
+import type { BusinessInitiatedCall } from '../../src/calls/business-initiated-call.js';
 import { sleep, waitFor } from '../support/media/wait.js';
 
 const skip = await realMediaSkipReason();
@@ -111,9 +111,9 @@ describe.skipIf(skip !== undefined)(`mid-call re-INVITEs and NAT, real rtpengine
     const pbx = await RtpEndpoint.create({ announcePort });
     const sdp = pbx.useLocalSdp(fillFixture('yealink', { address: pbx.address, port: pbx.sdpPort }));
     expect(sdp).toContain(`m=audio ${announcePort} `);
-    const leg = new FakePbxLeg({ to: '+447700900123', sdp });
+    const leg = new FakePbxUasLeg({ to: '+447700900123', sdp });
     const before = s.peers.length;
-    const call = (await s.stack.bridge.pbxCalls!.handleInvite(leg, s.stack.trunk)) as OutboundCall;
+    const call = (await s.stack.bridge.pbxCalls!.handleInvite(leg, s.stack.trunk)) as BusinessInitiatedCall;
     try {
       pbx.applyAnswer((await waitFor('183', () => leg.responses.find((r) => r.status === 183 && r.sdp), { timeoutMs: 10_000 })).sdp!);
       pbx.startTone(1000);

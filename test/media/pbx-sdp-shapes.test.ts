@@ -12,7 +12,7 @@ import {
   hearsBothWays, placeBic, placeUic, startShapeStack, streamIdentityLines, type ShapeStack,
 } from '../support/media/pbx-shape-calls.js';
 import { RtpEndpoint } from '../support/media/rtp-endpoint.js';
-import { FakePbxLeg } from '../support/fakes/fake-pbx-leg.js';
+import { FakePbxUasLeg } from '../support/fakes/fake-pbx-uas-leg.js';
 import { waitFor } from '../support/media/wait.js';
 
 const skip = await realMediaSkipReason();
@@ -82,7 +82,7 @@ describe.skipIf(skip !== undefined)(`SDP of real PBXs and phones, real rtpengine
       ['pcmu-16k-oddity', /no audio codec.*PCMU\/16000/],
     ])('%s is refused with 488 and a Warning that says why; Meta is never asked', async (name, warning) => {
       const pbx = await RtpEndpoint.create();
-      const leg = new FakePbxLeg({ to: '+447700900123', sdp: fillFixture(name, { address: pbx.address, port: pbx.port }) });
+      const leg = new FakePbxUasLeg({ to: '+447700900123', sdp: fillFixture(name, { address: pbx.address, port: pbx.port }) });
       const connectsBefore = s.stack.sim.listCalls().length;
       const call = await s.stack.bridge.pbxCalls!.handleInvite(leg, s.stack.trunk);
       await call!.whenEnded();

@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
 import { startBridge, type RunningBridge } from '../../src/bridge.js';
-import type { OutboundPbxLeg, PbxDialer, PbxInviteRequest } from '../../src/calls/ports/sip.js';
+import type { PbxUacLeg, PbxDialer, PbxInviteRequest } from '../../src/calls/ports/sip.js';
 import { validateConfig } from '../../src/config/load.js';
 import { trunkSchema, type TrunkConfig } from '../../src/config/schema.js';
 import type { CallJournal } from '../../src/journal/call-journal.js';
 import { FakeMediaEngine, PBX_ANSWER } from './fakes/fake-media.js';
-import { FakePbxDialer, type FakeOutboundLeg } from './fakes/fake-pbx-dialer.js';
+import { FakePbxDialer, type FakePbxUacLeg } from './fakes/fake-pbx-dialer.js';
 import { freeTcpPort } from './ports.js';
 
 /**
@@ -28,9 +28,9 @@ export class AnsweringPbx implements PbxDialer {
   readonly inner = new FakePbxDialer();
   constructor(private readonly answerAfterMs = 20) {}
   get ready(): boolean { return this.inner.ready; }
-  get legs(): FakeOutboundLeg[] { return this.inner.legs; }
-  dial(req: PbxInviteRequest): OutboundPbxLeg {
-    const leg = this.inner.dial(req) as FakeOutboundLeg;
+  get legs(): FakePbxUacLeg[] { return this.inner.legs; }
+  dial(req: PbxInviteRequest): PbxUacLeg {
+    const leg = this.inner.dial(req) as FakePbxUacLeg;
     setTimeout(() => { if (!leg.cancelled) leg.answer(PBX_ANSWER); }, this.answerAfterMs);
     return leg;
   }

@@ -5,8 +5,8 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { WhatsAppCallEnder } from '../../src/calls/call-ending.js';
 import { CallRegistry } from '../../src/calls/call-registry.js';
-import type { InboundCall } from '../../src/calls/inbound-call.js';
-import type { OutboundCall } from '../../src/calls/outbound-call.js';
+import type { UserInitiatedCall } from '../../src/calls/user-initiated-call.js';
+import type { BusinessInitiatedCall } from '../../src/calls/business-initiated-call.js';
 import { PbxAdmission } from '../../src/calls/pbx-admission.js';
 import { PbxCallIntake } from '../../src/calls/pbx-call-intake.js';
 import { WhatsAppCallIntake } from '../../src/calls/whatsapp-call-intake.js';
@@ -20,7 +20,7 @@ import type { CallEvent, CallOffered } from '../../src/whatsapp/events.js';
 import type { ConnectRequest, WhatsAppCalls } from '../../src/whatsapp/provider.js';
 import { FakeMediaEngine } from '../support/fakes/fake-media.js';
 import { FakePbxDialer } from '../support/fakes/fake-pbx-dialer.js';
-import { FakePbxLeg } from '../support/fakes/fake-pbx-leg.js';
+import { FakePbxUasLeg } from '../support/fakes/fake-pbx-uas-leg.js';
 
 /** The journal of live WhatsApp calls, and what a start-up does with the calls a crash left in it. */
 
@@ -56,7 +56,7 @@ class RecordingCalls implements WhatsAppCalls {
 }
 
 const entry = (over: Partial<JournaledCall> & { callId: string }): JournaledCall => ({
-  number: 'sales', direction: 'pbx-to-whatsapp', startedAt: '2026-01-01T10:00:00.000Z', endWith: 'terminate', ...over,
+  number: 'sales', direction: 'BUSINESS_INITIATED', startedAt: '2026-01-01T10:00:00.000Z', endWith: 'terminate', ...over,
 });
 
 describe('FileCallJournal', () => {
@@ -66,7 +66,7 @@ describe('FileCallJournal', () => {
     const j = await FileCallJournal.open(path, { logger: logs.logger });
     expect(j.leftOver).toEqual([]);
     await j.record(entry({ callId: 'wt-1' }));
-    await j.record(entry({ callId: 'wt-2', waCallId: 'wacid.2', direction: 'whatsapp-to-pbx', endWith: 'reject' }));
+    await j.record(entry({ callId: 'wt-2', waCallId: 'wacid.2', direction: 'USER_INITIATED', endWith: 'reject' }));
     await j.record(entry({ callId: 'wt-1', waCallId: 'wacid.1' }));
     j.forget('wt-2');
     // A kill -9 now: no close(). What is on disk is what the next start sees.
@@ -126,9 +126,9 @@ describe('the journal around a call', () => {
       timing: { noAnswerTimeoutMs: 60_000, mediaPollMs: 5, answerOnFirstMedia: false, firstMediaPackets: 3 },
       numbers: new Map([['sales', { config: number, calls }]]),
     });
-    const leg = new FakePbxLeg();
-    const call = (await intake.handleInvite(leg, trunkSchema.parse({ name: 'pbx', sources: ['127.0.0.1'], numbers: ['sales'] }))) as OutboundCall;
-    expect(atConnect).toEqual([{ callId: 'wt-out-1', number: 'sales', direction: 'pbx-to-whatsapp', startedAt: expect.any(String), endWith: 'terminate' }]);
+    const leg = new FakePbxUasLeg();
+    const call = (await intake.handleInvite(leg, trunkSchema.parse({ name: 'pbx', sources: ['127.0.0.1'], numbers: ['sales'] }))) as BusinessInitiatedCall;
+    expect(atConnect).toEqual([{ callId: 'wt-out-1', number: 'sales', direction: 'BUSINESS_INITIATED', startedAt: expect.any(String), endWith: 'terminate' }]);
     await journal.flushed();
     expect(readCallJournal(path)).toEqual([{ ...atConnect[0], waCallId: 'wacid.BIC1' }]);
 
@@ -162,12 +162,12 @@ describe('the journal around a call', () => {
       kind: 'call.offered', direction: 'USER_INITIATED', phoneNumberId: '1', callId: 'wacid.UIC1', timestamp: 1767168000,
       user: { number: '447700900123' }, businessNumber: '15551112222', sdpOffer: 'v=0\r\n',
     };
-    const call = (await intake.handleOffer(offer, 'sales')) as InboundCall;
+    const call = (await intake.handleOffer(offer, 'sales')) as UserInitiatedCall;
     await new Promise((r) => setImmediate(r));
     dialer.last.answer('v=0\r\no=- 3 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 30010 RTP/AVP 0\r\n');
     for (let i = 0; i < 10 && call.state !== 'answered'; i++) { await new Promise((r) => setImmediate(r)); await call.idle(); }
     expect(call.state).toBe('answered');
-    expect(atAccept).toEqual([{ callId: 'wt-in-1', waCallId: 'wacid.UIC1', number: 'sales', direction: 'whatsapp-to-pbx', startedAt: expect.any(String), endWith: 'terminate' }]);
+    expect(atAccept).toEqual([{ callId: 'wt-in-1', waCallId: 'wacid.UIC1', number: 'sales', direction: 'USER_INITIATED', startedAt: expect.any(String), endWith: 'terminate' }]);
     dialer.last.bye();
     await call.whenEnded();
     await new Promise((r) => setTimeout(r, 10));
@@ -183,8 +183,8 @@ describe('CrashRecovery: calls a crash left open', () => {
     const path = join(dir(), 'calls.journal');
     // What the previous run left: written as lines, the way it would have written them.
     const left = [
-      entry({ callId: 'wt-bic', waCallId: 'wacid.BIC', direction: 'pbx-to-whatsapp' }),
-      entry({ callId: 'wt-uic-ringing', waCallId: 'wacid.UIC', direction: 'whatsapp-to-pbx', endWith: 'reject' }),
+      entry({ callId: 'wt-bic', waCallId: 'wacid.BIC', direction: 'BUSINESS_INITIATED' }),
+      entry({ callId: 'wt-uic-ringing', waCallId: 'wacid.UIC', direction: 'USER_INITIATED', endWith: 'reject' }),
       entry({ callId: 'wt-cdr-done', waCallId: 'wacid.DONE', cdrWritten: true }),
       entry({ callId: 'wt-connecting', startedAt: new Date().toISOString() }),
       entry({ callId: 'wt-gone-number', waCallId: 'wacid.GONE', number: 'removed' }),
@@ -216,7 +216,7 @@ describe('CrashRecovery: calls a crash left open', () => {
     const cdrs = logs.lines().filter((l) => l['cdr'] === true);
     expect(cdrs.map((c) => c['callId']).sort()).toEqual(['wt-bic', 'wt-connecting', 'wt-gone-number', 'wt-uic-ringing']);
     for (const c of cdrs) expect(c).toMatchObject({ cause: 'recovered_after_crash', outcome: 'recovered', endedBy: 'watrunk' });
-    expect(cdrs.find((c) => c['callId'] === 'wt-bic')).toMatchObject({ waCallId: 'wacid.BIC', number: 'sales', direction: 'pbx-to-whatsapp', endAction: 'terminate', endResult: 'confirmed', startedAt: '2026-01-01T10:00:00.000Z' });
+    expect(cdrs.find((c) => c['callId'] === 'wt-bic')).toMatchObject({ waCallId: 'wacid.BIC', number: 'sales', direction: 'BUSINESS_INITIATED', endAction: 'terminate', endResult: 'confirmed', startedAt: '2026-01-01T10:00:00.000Z' });
     expect(cdrs.find((c) => c['callId'] === 'wt-uic-ringing')).toMatchObject({ endAction: 'reject', endResult: 'confirmed' });
     expect(cdrs.find((c) => c['callId'] === 'wt-connecting')).toMatchObject({ waCallId: 'wacid.CONNECTING', endResult: 'confirmed' });
     expect(cdrs.find((c) => c['callId'] === 'wt-gone-number')).toMatchObject({ endResult: 'number_not_configured' });

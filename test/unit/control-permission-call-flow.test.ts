@@ -7,7 +7,7 @@ import type { ControlPlane } from '../../src/control/control-plane.js';
 import { createSimulator, parseSimulatorConfig, type Simulator } from '../../src/simulator/index.js';
 import type { WhatsAppEvent } from '../../src/whatsapp/events.js';
 import { FakeMediaEngine } from '../support/fakes/fake-media.js';
-import { FakePbxLeg } from '../support/fakes/fake-pbx-leg.js';
+import { FakePbxUasLeg } from '../support/fakes/fake-pbx-uas-leg.js';
 import { freeTcpPort } from '../support/ports.js';
 import { until } from './control-fixtures.js';
 
@@ -15,7 +15,7 @@ import { until } from './control-fixtures.js';
  * Permission policies end to end through the PBX -> WhatsApp call flow: a PBX INVITE (fake SIP leg),
  * the permission gate, then the real call logic, the Graph client, the simulator and its signed
  * webhooks back through the bridge. The bridge's own wiring is under test: the gate runs inside
- * OutboundCall before connect, and the dispatcher routes permission.replied events to the cache.
+ * BusinessInitiatedCall before connect, and the dispatcher routes permission.replied events to the cache.
  */
 
 const PNID = '105615555715855';
@@ -67,8 +67,8 @@ const trunk = (permission_policy?: unknown): TrunkConfig =>
   trunkSchema.parse({ name: 'pbx', sources: ['127.0.0.1'], numbers: ['demo'], ...(permission_policy !== undefined && { permission_policy }) });
 
 /** A PBX INVITE through the bridge's own intake (the permission gate runs inside the call). */
-async function invite(to: string, t: TrunkConfig): Promise<FakePbxLeg> {
-  const leg = new FakePbxLeg({ to: `+${to}` });
+async function invite(to: string, t: TrunkConfig): Promise<FakePbxUasLeg> {
+  const leg = new FakePbxUasLeg({ to: `+${to}` });
   await bridge.pbxCalls!.handleInvite(leg, t);
   await until(() => leg.final !== undefined, 5000);
   return leg;

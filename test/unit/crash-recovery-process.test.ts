@@ -108,8 +108,8 @@ describe('crash recovery across processes', () => {
     await until('recovered CDRs written', () => second.lines.filter((l) => l['cdr'] === true).length === 2);
     const cdrs = second.lines.filter((l) => l['cdr'] === true);
     expect(cdrs).toEqual(expect.arrayContaining([
-      expect.objectContaining({ waCallId: userCall, direction: 'whatsapp-to-pbx', cause: 'recovered_after_crash', endResult: 'confirmed' }),
-      expect.objectContaining({ waCallId: businessCall, direction: 'pbx-to-whatsapp', cause: 'recovered_after_crash', endResult: 'confirmed' }),
+      expect.objectContaining({ waCallId: userCall, direction: 'USER_INITIATED', cause: 'recovered_after_crash', endResult: 'confirmed' }),
+      expect.objectContaining({ waCallId: businessCall, direction: 'BUSINESS_INITIATED', cause: 'recovered_after_crash', endResult: 'confirmed' }),
     ]));
 
     second.proc.kill('SIGTERM');

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { DrachtioOutboundLeg } from '../../src/adapters/drachtio/outbound-leg.js';
+import { DrachtioUacLeg } from '../../src/adapters/drachtio/uac-leg.js';
 import { PbxDialog } from '../../src/adapters/drachtio/pbx-dialog.js';
 import type { TimerState } from '../../src/adapters/drachtio/session-timer.js';
 import type { SrfDialog, SrfIncomingResponse, SrfUac } from '../../src/adapters/drachtio/srf-types.js';
@@ -189,13 +189,13 @@ describe('OPTIONS probe', () => {
   });
 });
 
-describe('DrachtioOutboundLeg session timer negotiation', () => {
+describe('DrachtioUacLeg session timer negotiation', () => {
   function dial(outcomes: (() => Promise<SrfDialog>)[], liveness: Partial<SipLivenessConfig> = {}) {
     const invites: Record<string, string>[] = [];
     const srf: SrfUac = {
       createUAC: (_uri, o) => { invites.push({ ...o.headers }); return outcomes.shift()!(); },
     };
-    const leg = new DrachtioOutboundLeg(srf, { uri: 'sip:1000@pbx', sdp: 'v=0\r\noffer', callingNumber: '+447700900123', headers: {} }, log,
+    const leg = new DrachtioUacLeg(srf, { uri: 'sip:1000@pbx', sdp: 'v=0\r\noffer', callingNumber: '+447700900123', headers: {} }, log,
       { sessionExpiresS: 1800, minSeS: 90, optionsPingS: 0, ...liveness });
     return { leg, invites };
   }

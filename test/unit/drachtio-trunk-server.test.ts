@@ -2,7 +2,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { PbxTrunkServer } from '../../src/adapters/drachtio/pbx-trunk-server.js';
 import type { SrfHandler, SrfHeaderOpts, SrfLike, SrfRequest, SrfResponse } from '../../src/adapters/drachtio/srf-types.js';
-import type { InboundPbxLeg } from '../../src/calls/ports/sip.js';
+import type { PbxUasLeg } from '../../src/calls/ports/sip.js';
 import type { TrunkDirectory } from '../../src/calls/trunk-directory.js';
 import type { TrunkConfig } from '../../src/config/schema.js';
 
@@ -22,7 +22,7 @@ async function offer(headers: Record<string, string>) {
   const srf = { invite: (h: SrfHandler) => { handler = h; }, options: () => undefined } as unknown as SrfLike;
   const trunk = { name: 'pbx' } as TrunkConfig;
   const trunks = { identify: () => ({ kind: 'trunk', trunk }), knowsSource: () => true } as unknown as TrunkDirectory;
-  const calls: InboundPbxLeg[] = [];
+  const calls: PbxUasLeg[] = [];
   new PbxTrunkServer(srf, {
     trunks, passwords: new Map(), canTakeCalls: async () => ({ ok: true }),
     onCall: async (leg) => { calls.push(leg); },

@@ -7,7 +7,7 @@ import { Readiness } from '../../src/http/readiness.js';
 import { FileCallJournal, readCallJournal } from '../../src/journal/call-journal.js';
 import { createSimulator, parseSimulatorConfig, type Simulator } from '../../src/simulator/index.js';
 import { BUSINESS_NUMBER, PNID, SECRETS, startFakePbxBridge, type FakePbxBridge } from '../support/fake-pbx-bridge.js';
-import { FakePbxLeg } from '../support/fakes/fake-pbx-leg.js';
+import { FakePbxUasLeg } from '../support/fakes/fake-pbx-uas-leg.js';
 import { GraphProxy } from '../support/graph-proxy.js';
 import { freeTcpPort } from '../support/ports.js';
 
@@ -95,7 +95,7 @@ describe('stop(): draining', () => {
     expect(ready.statusCode).toBe(503);
     expect(ready.json()).toMatchObject({ status: 'not_ready', checks: { shutdown: { ok: false } } });
 
-    const leg = new FakePbxLeg({ to: '+447700900123' });
+    const leg = new FakePbxUasLeg({ to: '+447700900123' });
     await bridge.pbxCalls!.handleInvite(leg, trunk);
     expect(leg.final).toMatchObject({ status: 503 });
     expect(leg.final!.headers['Retry-After']).toBeDefined();

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { WhatsAppCallEnder } from '../../src/calls/call-ending.js';
 import { CallRegistry } from '../../src/calls/call-registry.js';
-import type { OutboundCall } from '../../src/calls/outbound-call.js';
+import type { BusinessInitiatedCall } from '../../src/calls/business-initiated-call.js';
 import { PbxAdmission } from '../../src/calls/pbx-admission.js';
 import { PbxCallIntake } from '../../src/calls/pbx-call-intake.js';
 import { numberSchema, trunkSchema } from '../../src/config/schema.js';
@@ -11,7 +11,7 @@ import { Metrics } from '../../src/metrics.js';
 import { ProviderError } from '../../src/whatsapp/errors.js';
 import type { ConnectRequest, WhatsAppCalls } from '../../src/whatsapp/provider.js';
 import { FakeMediaEngine } from '../support/fakes/fake-media.js';
-import { FakePbxLeg } from '../support/fakes/fake-pbx-leg.js';
+import { FakePbxUasLeg } from '../support/fakes/fake-pbx-uas-leg.js';
 
 /**
  * `terminate` (and `reject`) are retried with back-off until Meta confirms or a terminate webhook
@@ -145,7 +145,7 @@ describe('WhatsAppCallEnder: draining', () => {
   });
 });
 
-describe('OutboundCall teardown does not wait for Meta', () => {
+describe('BusinessInitiatedCall teardown does not wait for Meta', () => {
   it('the call ends at once (media released, CDR written) while the terminate is still being retried', async () => {
     const number = numberSchema.parse({ name: 'sales', phone_number_id: '1', display_number: '15551112222', access_token_env: 'T' });
     const trunk = trunkSchema.parse({ name: 'pbx1', sources: ['127.0.0.1'], numbers: ['sales'] });
@@ -161,8 +161,8 @@ describe('OutboundCall teardown does not wait for Meta', () => {
       timing: { noAnswerTimeoutMs: 60_000, mediaPollMs: 5, answerOnFirstMedia: false, firstMediaPackets: 3 },
       numbers: new Map([['sales', { config: number, calls }]]),
     });
-    const leg = new FakePbxLeg();
-    const call = (await intake.handleInvite(leg, trunk)) as OutboundCall;
+    const leg = new FakePbxUasLeg();
+    const call = (await intake.handleInvite(leg, trunk)) as BusinessInitiatedCall;
     expect(call.whatsappCallId).toBe('wacid.R1');
     const t0 = Date.now();
     leg.cancel();
@@ -188,7 +188,7 @@ describe('OutboundCall teardown does not wait for Meta', () => {
       timing: { noAnswerTimeoutMs: 60_000, mediaPollMs: 5, answerOnFirstMedia: false, firstMediaPackets: 3 },
       numbers: new Map([['sales', { config: number, calls }]]),
     });
-    const leg = new FakePbxLeg();
+    const leg = new FakePbxUasLeg();
     await intake.handleInvite(leg, trunk);
     await new Promise((r) => setTimeout(r, 50));
     expect(leg.final?.status).toBe(503);

@@ -1,9 +1,9 @@
 import digestAuth from 'drachtio-mw-digest-auth';
 import type { TrunkConfig } from '../../config/schema.js';
-import type { InboundPbxLeg, SipLivenessConfig } from '../../calls/ports/sip.js';
+import type { PbxUasLeg, SipLivenessConfig } from '../../calls/ports/sip.js';
 import type { TrunkDirectory } from '../../calls/trunk-directory.js';
 import type { Logger } from '../../logging.js';
-import { DrachtioInboundLeg } from './inbound-leg.js';
+import { DrachtioUasLeg } from './uas-leg.js';
 import { parseSessionExpires, supportsTimer } from './session-timer.js';
 import { digestUsername } from './sip-uri.js';
 import type { SrfLike, SrfRequest, SrfResponse } from './srf-types.js';
@@ -20,7 +20,7 @@ export interface PbxTrunkServerDeps {
   passwords: ReadonlyMap<string, string>;
   /** Whether new calls can be taken now (media engine up); a reason when not. */
   canTakeCalls: () => Promise<{ ok: true } | { ok: false; reason: string }>;
-  onCall: (leg: InboundPbxLeg, trunk: TrunkConfig) => Promise<void>;
+  onCall: (leg: PbxUasLeg, trunk: TrunkConfig) => Promise<void>;
   /** Session timers and OPTIONS probes on the calls' dialogs; minSeS also gates INVITEs (422). */
   liveness: SipLivenessConfig;
   logger: Logger;
@@ -74,7 +74,7 @@ export class PbxTrunkServer {
     }
     // RFC 4028 §9: an interval below our minimum is refused with the minimum, and the PBX retries
     // with it. A PBX without `Supported: timer` could not act on a 422; its interval is taken as
-    // is and watrunk is the refresher (inbound-leg.ts).
+    // is and watrunk is the refresher (uas-leg.ts).
     // https://www.rfc-editor.org/rfc/rfc4028#section-9
     const asked = parseSessionExpires(req.get('Session-Expires'));
     const minSe = this.deps.liveness.minSeS;
@@ -87,7 +87,7 @@ export class PbxTrunkServer {
       this.log.warn({ ...ctx, trunk: trunk.name, reason: ready.reason }, 'cannot take calls now: 503');
       return res.send(503, 'Service Unavailable', { headers: { 'Retry-After': '5', Warning: `399 watrunk "${ready.reason}"` } });
     }
-    const leg = new DrachtioInboundLeg(this.srf, req, res, this.log, this.deps.liveness);
+    const leg = new DrachtioUasLeg(this.srf, req, res, this.log, this.deps.liveness);
     await this.deps.onCall(leg, trunk);
   }
 

@@ -6,6 +6,7 @@
  * Numbers and timestamps may be strings or numbers anywhere (docs/whatsapp-calling.md#graph-api-basics), hence `StrNum`.
  */
 
+import type { CallDirection } from '../../whatsapp/events.js';
 export type StrNum = string | number;
 
 /** Top-level POST body (docs/whatsapp-calling.md#envelope). */
@@ -72,7 +73,6 @@ export interface MetaLegacyWebrtcSdp {
   type: 'offer' | 'answer';
 }
 
-export type MetaCallDirection = 'USER_INITIATED' | 'BUSINESS_INITIATED';
 
 /** calls[] of field `calls` (docs/whatsapp-calling.md#connect-webhook, #terminate-webhook). */
 export interface MetaCall {
@@ -80,7 +80,7 @@ export interface MetaCall {
   /** connect | terminate; also call_created (SIP mode), call_recording_available, … (unsupported). */
   event: string;
   timestamp: StrNum;
-  direction?: MetaCallDirection;
+  direction?: CallDirection;
   /** User number (user-initiated) or business number (business-initiated); may be "" (BSUID users). */
   from?: StrNum;
   to?: StrNum;

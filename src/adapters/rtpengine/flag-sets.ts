@@ -21,7 +21,7 @@ const TOWARD_WHATSAPP: NgParams = {
   ICE: 'force',
   'transport-protocol': 'UDP/TLS/RTP/SAVPF',
   // `require`: no separate RTCP port even in the offer (WebRTC and Meta expect a=rtcp-mux).
-  // `offer` worked too; `require` is proven by test/media/bic-call.test.ts with a libwebrtc peer.
+  // `offer` worked too; `require` is proven by test/media/rtpengine-business-initiated-session.test.ts with a libwebrtc peer.
   'rtcp-mux': ['require'],
   // Without SDES off the offer carries 12 a=crypto lines.
   SDES: ['off'],
@@ -46,7 +46,7 @@ const TOWARD_PBX: NgParams = {
  * 48000 and 8000; keepOpusAndTelephoneEvent8000() (telephone-event.ts) then removes everything but
  * Opus and telephone-event/8000 from the SDP text. Proven by test/media/dtmf-codec.test.ts (RFC 4733
  * both ways, durations in 8 kHz units, event timestamps on the Opus timeline, one SSRC) and
- * test/media/bic-call.test.ts (tones both ways). The DTLS flag is ignored on offers: rtpengine
+ * test/media/rtpengine-business-initiated-session.test.ts (tones both ways). The DTLS flag is ignored on offers: rtpengine
  * always offers a=setup:actpass (docs/media.md#dtls-roles).
  */
 export const BIC_OFFER_TO_WHATSAPP: NgParams = {
@@ -84,7 +84,7 @@ export const BIC_ANSWER_TO_PBX: NgParams = { ...TOWARD_PBX };
 /**
  * UIC offer: WhatsApp's offer (ice-lite, actpass, Opus 111 + telephone-event/8000 126) becomes a
  * plain-RTP offer for the PBX with PCMU, PCMA and telephone-event/8000 (proven by
- * test/media/uic-call.test.ts with a libwebrtc offerer).
+ * test/media/rtpengine-user-initiated-session.test.ts with a libwebrtc offerer).
  */
 export const UIC_OFFER_TO_PBX: NgParams = {
   ...TOWARD_PBX,

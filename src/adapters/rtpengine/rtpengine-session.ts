@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { MediaCounters, MediaSession } from '../../calls/ports/media-engine.js';
+import type { CallDirection } from '../../whatsapp/events.js';
 import type { FlagSets } from './flag-sets.js';
 import { NgError, type EngineAddress, type NgClient, type NgCommand, type NgParams, type NgResponse } from './ng-client.js';
 import type { EnginePool } from './engine-pool.js';
@@ -23,7 +24,6 @@ export interface SessionDeps {
   onClosed(id: string): void;
 }
 
-type Direction = 'business-initiated' | 'user-initiated';
 
 export class SessionClosedError extends Error {
   constructor(id: string) {
@@ -36,7 +36,7 @@ export class RtpengineSession implements MediaSession {
   readonly pbxTag = newTag();
   readonly whatsappTag = newTag();
   private engineAddr?: EngineAddress;
-  private direction?: Direction;
+  private direction?: CallDirection;
   private offered = false;
   /** An offer was sent (it may have created the call even if its reply was lost). */
   private offerSent = false;
@@ -59,7 +59,7 @@ export class RtpengineSession implements MediaSession {
 
   offerToWhatsApp(pbxOffer: string): Promise<string> {
     return this.run(async () => {
-      this.begin('business-initiated');
+      this.begin('BUSINESS_INITIATED');
       const opus = offersOpus(pbxOffer);
       const flags = opus ? this.deps.flags.bicOfferToWhatsAppOpusPassthrough : this.deps.flags.bicOfferToWhatsApp;
       this.offerSent = true;
@@ -73,7 +73,7 @@ export class RtpengineSession implements MediaSession {
 
   answerFromWhatsApp(waAnswer: string): Promise<string> {
     return this.run(async () => {
-      this.expect('business-initiated', 'answerFromWhatsApp', 'offerToWhatsApp');
+      this.expect('BUSINESS_INITIATED', 'answerFromWhatsApp', 'offerToWhatsApp');
       const r = await this.ng('answer', {
         ...this.deps.flags.bicAnswerToPbx, 'from-tag': this.pbxTag, 'to-tag': this.whatsappTag, sdp: waAnswer,
       });
@@ -85,7 +85,7 @@ export class RtpengineSession implements MediaSession {
 
   offerToPbx(waOffer: string): Promise<string> {
     return this.run(async () => {
-      this.begin('user-initiated');
+      this.begin('USER_INITIATED');
       this.offerSent = true;
       const r = await this.ng('offer', { ...this.deps.flags.uicOfferToPbx, 'from-tag': this.whatsappTag, sdp: waOffer });
       this.offered = true;
@@ -96,7 +96,7 @@ export class RtpengineSession implements MediaSession {
 
   answerFromPbx(pbxAnswer: string): Promise<string> {
     return this.run(async () => {
-      this.expect('user-initiated', 'answerFromPbx', 'offerToPbx');
+      this.expect('USER_INITIATED', 'answerFromPbx', 'offerToPbx');
       const r = await this.ng('answer', {
         ...this.deps.flags.uicAnswerToWhatsApp, 'from-tag': this.whatsappTag, 'to-tag': this.pbxTag, sdp: pbxAnswer,
       });
@@ -124,7 +124,7 @@ export class RtpengineSession implements MediaSession {
       let waSdp: string;
       let offerFlags: NgParams;
       let answerFlags: NgParams;
-      if (this.direction === 'business-initiated') {
+      if (this.direction === 'BUSINESS_INITIATED') {
         offerFlags = offersOpus(pbxOffer) ? this.deps.flags.bicOfferToWhatsAppOpusPassthrough : this.deps.flags.bicOfferToWhatsApp;
         answerFlags = this.deps.flags.bicAnswerToPbx;
         waSdp = this.waAnswer!;
@@ -180,7 +180,7 @@ export class RtpengineSession implements MediaSession {
       await this.chain.catch(() => undefined);
       try {
         if (this.offerSent && this.engineAddr) {
-          const fromTag = this.direction === 'user-initiated' ? this.whatsappTag : this.pbxTag;
+          const fromTag = this.direction === 'USER_INITIATED' ? this.whatsappTag : this.pbxTag;
           await this.deps.client.send(this.engineAddr, 'delete', { 'call-id': this.id, 'from-tag': fromTag, 'delete delay': 0 });
         }
       } catch {
@@ -194,21 +194,21 @@ export class RtpengineSession implements MediaSession {
 
   private async applyBlockIfWanted(): Promise<void> {
     if (!this.blockWanted || this.blockApplied) return;
-    const pbxKnown = this.direction === 'business-initiated' ? this.offered : this.answered;
+    const pbxKnown = this.direction === 'BUSINESS_INITIATED' ? this.offered : this.answered;
     if (!pbxKnown) return;
     await this.ng('blockMedia', { 'from-tag': this.pbxTag });
     await this.ng('blockDTMF', { 'from-tag': this.pbxTag });
     this.blockApplied = true;
   }
 
-  private begin(direction: Direction): void {
+  private begin(direction: CallDirection): void {
     if (this.direction && this.direction !== direction) {
       throw new Error(`media session ${this.id}: already ${this.direction}, cannot start a ${direction} offer`);
     }
     this.direction = direction;
   }
 
-  private expect(direction: Direction, method: string, before: string): void {
+  private expect(direction: CallDirection, method: string, before: string): void {
     if (this.direction !== direction || !this.offered) {
       throw new Error(`media session ${this.id}: ${method} called before ${before}`);
     }

@@ -7,8 +7,6 @@
  *  PBX -> WhatsApp (business-initiated): offerToWhatsApp(pbxOffer) then answerFromWhatsApp(waAnswer)
  *  WhatsApp -> PBX (user-initiated):     offerToPbx(waOffer)       then answerFromPbx(pbxAnswer)
  */
-export type MediaDirection = 'pbx-to-whatsapp' | 'whatsapp-to-pbx';
-
 export interface MediaCounters {
   /** RTP packets received from the WhatsApp (WebRTC) side. */
   fromWhatsApp: number;

@@ -37,7 +37,7 @@ export interface SipLivenessConfig {
  * Before a final response: progress(), answer(), reject(); the PBX may CANCEL.
  * After answer(): the PBX may BYE or re-offer (re-INVITE/UPDATE); hangup() sends BYE.
  */
-export interface InboundPbxLeg {
+export interface PbxUasLeg {
   readonly sipCallId: string;
   readonly from: SipParty;
   readonly to: SipParty;
@@ -65,7 +65,7 @@ export interface InboundPbxLeg {
 }
 
 /** Result of an outgoing INVITE's provisional responses, for WhatsApp -> PBX calls. */
-export interface OutboundProgress {
+export interface PbxProgress {
   status: number;
   sdp?: string;
 }
@@ -73,10 +73,10 @@ export interface OutboundProgress {
 /**
  * watrunk's INVITE to the PBX (watrunk is the UAC). Used for WhatsApp -> PBX calls.
  */
-export interface OutboundPbxLeg {
+export interface PbxUacLeg {
   readonly sipCallId: string;
   /** Sends the INVITE; resolves with the PBX's 200 OK SDP, rejects with a SipFailure on >= 300. */
-  invite(opts: { onProgress: (p: OutboundProgress) => void }): Promise<{ sdp: string }>;
+  invite(opts: { onProgress: (p: PbxProgress) => void }): Promise<{ sdp: string }>;
   /** CANCEL a pending INVITE. */
   cancel(): void;
   hangup(headers?: SipHeaders): Promise<void>;
@@ -101,7 +101,7 @@ export interface PbxInviteRequest {
 export interface PbxDialer {
   /** Whether SIP can be sent now (the SIP server is connected). */
   readonly ready: boolean;
-  dial(req: PbxInviteRequest): OutboundPbxLeg;
+  dial(req: PbxInviteRequest): PbxUacLeg;
 }
 
 /** A final SIP failure of an outgoing INVITE. */

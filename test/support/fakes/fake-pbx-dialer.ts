@@ -1,13 +1,13 @@
 import {
-  SipFailure, type OutboundPbxLeg, type OutboundProgress, type PbxDialer, type PbxInviteRequest, type SipHangup, type SipHeaders,
+  SipFailure, type PbxUacLeg, type PbxProgress, type PbxDialer, type PbxInviteRequest, type SipHangup, type SipHeaders,
 } from '../../../src/calls/ports/sip.js';
 
 /** watrunk's INVITE as a test sees it: the test plays the PBX's responses. */
-export class FakeOutboundLeg implements OutboundPbxLeg {
+export class FakePbxUacLeg implements PbxUacLeg {
   sipCallId = 'fake-uac-1';
   cancelled = false;
   readonly byes: SipHeaders[] = [];
-  private progress?: (p: OutboundProgress) => void;
+  private progress?: (p: PbxProgress) => void;
   private settle?: { resolve: (v: { sdp: string }) => void; reject: (e: unknown) => void };
   private hangupCb?: (info: SipHangup) => void;
   private reofferCb?: (sdp: string) => Promise<string>;
@@ -15,7 +15,7 @@ export class FakeOutboundLeg implements OutboundPbxLeg {
 
   constructor(readonly req: PbxInviteRequest) {}
 
-  invite(opts: { onProgress: (p: OutboundProgress) => void }): Promise<{ sdp: string }> {
+  invite(opts: { onProgress: (p: PbxProgress) => void }): Promise<{ sdp: string }> {
     this.progress = opts.onProgress;
     return new Promise((resolve, reject) => { this.settle = { resolve, reject }; });
   }
@@ -44,11 +44,11 @@ export class FakeOutboundLeg implements OutboundPbxLeg {
 
 export class FakePbxDialer implements PbxDialer {
   ready = true;
-  readonly legs: FakeOutboundLeg[] = [];
-  dial(req: PbxInviteRequest): OutboundPbxLeg {
-    const leg = new FakeOutboundLeg(req);
+  readonly legs: FakePbxUacLeg[] = [];
+  dial(req: PbxInviteRequest): PbxUacLeg {
+    const leg = new FakePbxUacLeg(req);
     this.legs.push(leg);
     return leg;
   }
-  get last(): FakeOutboundLeg { return this.legs[this.legs.length - 1]!; }
+  get last(): FakePbxUacLeg { return this.legs[this.legs.length - 1]!; }
 }

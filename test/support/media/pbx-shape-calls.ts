@@ -4,10 +4,10 @@
  * real PBX. Business-initiated: the fixture is the PBX's INVITE offer. User-initiated: the PBX
  * answers watrunk's offer in the fixture's style.
  */
-import type { OutboundCall } from '../../../src/calls/outbound-call.js';
+import type { BusinessInitiatedCall } from '../../../src/calls/business-initiated-call.js';
 import { startBridgeStack, type BridgeStack } from '../bridge-stack.js';
-import { FakePbxDialer, type FakeOutboundLeg } from '../fakes/fake-pbx-dialer.js';
-import { FakePbxLeg } from '../fakes/fake-pbx-leg.js';
+import { FakePbxDialer, type FakePbxUacLeg } from '../fakes/fake-pbx-dialer.js';
+import { FakePbxUasLeg } from '../fakes/fake-pbx-uas-leg.js';
 import { fractionSince, startMediaFixture, wrtcFactory, type MediaFixture } from './media-fixture.js';
 import { answerInStyleOf, fillFixture } from './pbx-sdp-fixtures.js';
 import { recordingSimMedia, type RecordedPeer } from './recording-sim-media.js';
@@ -48,15 +48,15 @@ export async function startShapeStack(calls: Record<string, unknown> = {}): Prom
   };
 }
 
-export interface BicCall { pbx: RtpEndpoint; leg: FakePbxLeg; call: OutboundCall; wa: RecordedPeer }
+export interface BicCall { pbx: RtpEndpoint; leg: FakePbxUasLeg; call: BusinessInitiatedCall; wa: RecordedPeer }
 
 /** A PBX INVITE carrying fixture `name`, answered by the WhatsApp user; resolves after the 200 OK. */
 export async function placeBic(s: ShapeStack, name: string, callee = '447700900123'): Promise<BicCall> {
   const pbx = await RtpEndpoint.create({ ssrc: PBX_SSRC });
   const sdp = pbx.useLocalSdp(fillFixture(name, { address: pbx.address, port: pbx.sdpPort, ssrc: pbx.ssrc }));
-  const leg = new FakePbxLeg({ to: `+${callee}`, sdp });
+  const leg = new FakePbxUasLeg({ to: `+${callee}`, sdp });
   const before = s.peers.length;
-  const call = (await s.stack.bridge.pbxCalls!.handleInvite(leg, s.stack.trunk)) as OutboundCall;
+  const call = (await s.stack.bridge.pbxCalls!.handleInvite(leg, s.stack.trunk)) as BusinessInitiatedCall;
   const early = await waitFor('183 with SDP', () => leg.responses.find((r) => r.status === 183 && r.sdp), { timeoutMs: 10_000, intervalMs: 10 });
   pbx.applyAnswer(early.sdp!);
   pbx.startTone(PBX_TONE_HZ);
@@ -64,7 +64,7 @@ export async function placeBic(s: ShapeStack, name: string, callee = '4477009001
   return { pbx, leg, call, wa: s.peers[before]! };
 }
 
-export interface UicCall { pbx: RtpEndpoint; leg: FakeOutboundLeg; callId: string; wa: RecordedPeer; answer: string }
+export interface UicCall { pbx: RtpEndpoint; leg: FakePbxUacLeg; callId: string; wa: RecordedPeer; answer: string }
 
 /** A WhatsApp user's call; the PBX answers in the style of fixture `name`; resolves once accepted. */
 export async function placeUic(s: ShapeStack, name: string, from = '447700900150'): Promise<UicCall> {

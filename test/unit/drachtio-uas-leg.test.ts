@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { DrachtioInboundLeg } from '../../src/adapters/drachtio/inbound-leg.js';
+import { DrachtioUasLeg } from '../../src/adapters/drachtio/uas-leg.js';
 import type { SrfDialog, SrfLike, SrfRequest, SrfResponse } from '../../src/adapters/drachtio/srf-types.js';
 import type { SipHangup } from '../../src/calls/ports/sip.js';
 
@@ -25,7 +25,7 @@ function harness(headers: Record<string, string>) {
   }) as unknown as SrfDialog & EventEmitter;
   let uasHeaders: Record<string, string> | undefined;
   const srf = { createUAS: async (_q: SrfRequest, _s: SrfResponse, o: { headers?: Record<string, string> }) => { uasHeaders = o.headers; return dialog; } } as unknown as SrfLike;
-  const leg = new DrachtioInboundLeg(srf, fakeReq(headers), res, pino({ level: 'silent' }), { sessionExpiresS: 1800, minSeS: 90, optionsPingS: 0 });
+  const leg = new DrachtioUasLeg(srf, fakeReq(headers), res, pino({ level: 'silent' }), { sessionExpiresS: 1800, minSeS: 90, optionsPingS: 0 });
   return { leg, sent, dialog, byes, uasHeaders: () => uasHeaders };
 }
 
@@ -47,7 +47,7 @@ const inDialog = (body: string, headers: Record<string, string> = {}) => ({ body
 
 afterEach(() => { vi.useRealTimers(); });
 
-describe('DrachtioInboundLeg', () => {
+describe('DrachtioUasLeg', () => {
   it('parses the caller and the dialed user', () => {
     const { leg } = harness({});
     expect(leg.from).toMatchObject({ user: '1001', displayName: 'Desk' });

@@ -1,6 +1,6 @@
 import type { Logger } from '../../logging.js';
 import {
-  SipFailure, type OutboundPbxLeg, type OutboundProgress, type PbxDialer, type PbxInviteRequest, type SipHangup, type SipHeaders,
+  SipFailure, type PbxUacLeg, type PbxProgress, type PbxDialer, type PbxInviteRequest, type SipHangup, type SipHeaders,
   type SipLivenessConfig,
 } from '../../calls/ports/sip.js';
 import { PbxDialog } from './pbx-dialog.js';
@@ -9,7 +9,7 @@ import type { SrfDialog, SrfRequest, SrfUac, SrfUacError } from './srf-types.js'
 
 
 /** watrunk's INVITE to a PBX over drachtio (UAC side), for WhatsApp -> PBX calls. */
-export class DrachtioOutboundLeg implements OutboundPbxLeg {
+export class DrachtioUacLeg implements PbxUacLeg {
   sipCallId = '';
   private inviteReq?: { cancel(): void };
   private cancelWanted = false;
@@ -27,7 +27,7 @@ export class DrachtioOutboundLeg implements OutboundPbxLeg {
    * (https://www.rfc-editor.org/rfc/rfc4028#section-7.1). A 422 names the smallest interval the PBX
    * takes: the INVITE is sent once more with it (RFC 4028 §7.3; drachtio-server gives the retry a new Call-ID).
    */
-  async invite(opts: { onProgress: (p: OutboundProgress) => void }): Promise<{ sdp: string }> {
+  async invite(opts: { onProgress: (p: PbxProgress) => void }): Promise<{ sdp: string }> {
     const { sessionExpiresS, minSeS } = this.liveness;
     let se = sessionExpiresS > 0 ? Math.max(sessionExpiresS, minSeS) : 0;
     let minSe = minSeS;
@@ -53,7 +53,7 @@ export class DrachtioOutboundLeg implements OutboundPbxLeg {
     return { sdp: dialog.remote.sdp };
   }
 
-  private send(opts: { onProgress: (p: OutboundProgress) => void }, se: number, minSe: number): Promise<SrfDialog> {
+  private send(opts: { onProgress: (p: PbxProgress) => void }, se: number, minSe: number): Promise<SrfDialog> {
     const timer: SipHeaders = se > 0 ? { Supported: 'timer', 'Session-Expires': `${se};refresher=uac`, 'Min-SE': String(minSe) } : {};
     return this.srf.createUAC(this.req.uri, {
       localSdp: this.req.sdp,
@@ -97,7 +97,7 @@ export class DrachtioPbxDialer implements PbxDialer {
     return this.isConnected();
   }
 
-  dial(req: PbxInviteRequest): OutboundPbxLeg {
-    return new DrachtioOutboundLeg(this.srf, req, this.log, this.liveness);
+  dial(req: PbxInviteRequest): PbxUacLeg {
+    return new DrachtioUacLeg(this.srf, req, this.log, this.liveness);
   }
 }

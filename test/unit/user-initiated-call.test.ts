@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { describe, expect, it, vi } from 'vitest';
 import { CallRegistry } from '../../src/calls/call-registry.js';
-import type { InboundCall } from '../../src/calls/inbound-call.js';
+import type { UserInitiatedCall } from '../../src/calls/user-initiated-call.js';
 import { routeInbound } from '../../src/calls/inbound-route.js';
 import { WhatsAppCallIntake } from '../../src/calls/whatsapp-call-intake.js';
 import { numberSchema } from '../../src/config/schema.js';
@@ -36,13 +36,13 @@ function harness(opts: { ringTimeoutS?: number; inbound?: Record<string, unknown
     inboundPasswords: new Map(), logger: pino({ level: 'silent' }), metrics: new Metrics(), newId: () => 'wt-in-1',
     ...(opts.mediaWatch ? { mediaWatch: opts.mediaWatch } : {}),
   });
-  const start = async (o = offer()) => (await intake.handleOffer(o, 'sales')) as InboundCall;
-  const deliver = async (call: InboundCall, e: CallEvent) => { registry.route(e); await settle(call); };
+  const start = async (o = offer()) => (await intake.handleOffer(o, 'sales')) as UserInitiatedCall;
+  const deliver = async (call: UserInitiatedCall, e: CallEvent) => { registry.route(e); await settle(call); };
   const terminated = (extra: object = {}): CallEvent => ({ kind: 'call.terminated', phoneNumberId: PNID, callId: 'wacid.IN1', timestamp: 1767168100, user: { number: '447700900123' }, status: 'COMPLETED', errors: [], ...extra });
   return { wa, media, dialer, registry, intake, start, deliver, terminated, number };
 }
 
-async function settle(call: InboundCall): Promise<void> {
+async function settle(call: UserInitiatedCall): Promise<void> {
   for (let i = 0; i < 6; i++) {
     await new Promise((r) => setImmediate(r));
     await call.idle();
@@ -50,7 +50,7 @@ async function settle(call: InboundCall): Promise<void> {
 }
 const actions = (wa: FakeWhatsAppCalls) => wa.actions.map((a) => a.action);
 
-describe('InboundCall: PBX answer patterns', () => {
+describe('UserInitiatedCall: PBX answer patterns', () => {
   it('180 then 200: nothing to WhatsApp on 180; accept (no pre_accept) on 200; media released only after accept', async () => {
     const h = harness();
     const call = await h.start();
@@ -127,7 +127,7 @@ describe('InboundCall: PBX answer patterns', () => {
   });
 });
 
-describe('InboundCall: WhatsApp terminate at each stage', () => {
+describe('UserInitiatedCall: WhatsApp terminate at each stage', () => {
   it('while the PBX rings: CANCEL', async () => {
     const h = harness();
     const call = await h.start();
@@ -159,7 +159,7 @@ describe('InboundCall: WhatsApp terminate at each stage', () => {
   });
 });
 
-describe('InboundCall: hang-up, failures, re-INVITE', () => {
+describe('UserInitiatedCall: hang-up, failures, re-INVITE', () => {
   it('BYE from the PBX terminates on WhatsApp', async () => {
     const h = harness();
     const call = await h.start();
@@ -257,7 +257,7 @@ describe('routeInbound', () => {
   });
 });
 
-describe('InboundCall: PBXs that vanish or re-offer', () => {
+describe('UserInitiatedCall: PBXs that vanish or re-offer', () => {
   async function answeredCall(h: ReturnType<typeof harness>) {
     const call = await h.start();
     h.dialer.last.answer(PBX_ANSWER);

@@ -1,5 +1,5 @@
 import type { Logger } from '../../logging.js';
-import type { InboundPbxLeg, SipHangup, SipHeaders, SipLivenessConfig, SipParty } from '../../calls/ports/sip.js';
+import type { PbxUasLeg, SipHangup, SipHeaders, SipLivenessConfig, SipParty } from '../../calls/ports/sip.js';
 import { PbxDialog } from './pbx-dialog.js';
 import { negotiateAsUas, uasHeaders } from './session-timer.js';
 import { uriUser } from './sip-uri.js';
@@ -18,7 +18,7 @@ function party(req: SrfRequest, which: 'from' | 'to'): SipParty {
 }
 
 /** A PBX's INVITE to watrunk, over drachtio: the UAS side of the call. */
-export class DrachtioInboundLeg implements InboundPbxLeg {
+export class DrachtioUasLeg implements PbxUasLeg {
   readonly sipCallId: string;
   readonly from: SipParty;
   readonly to: SipParty;

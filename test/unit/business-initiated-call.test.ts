@@ -2,7 +2,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { CallRegistry } from '../../src/calls/call-registry.js';
 import { GRAPH_ERROR_TABLE } from '../../src/calls/failure-mapping.js';
-import type { OutboundCall, OutboundCallTiming } from '../../src/calls/outbound-call.js';
+import type { BusinessInitiatedCall, BusinessInitiatedTiming } from '../../src/calls/business-initiated-call.js';
 import { PbxAdmission } from '../../src/calls/pbx-admission.js';
 import { PbxCallIntake, type PbxCallIntakeDeps } from '../../src/calls/pbx-call-intake.js';
 import { numberSchema, trunkSchema, type TrunkConfig } from '../../src/config/schema.js';
@@ -10,13 +10,13 @@ import { Metrics } from '../../src/metrics.js';
 import { ProviderError } from '../../src/whatsapp/errors.js';
 import type { CallEvent, CallTerminated } from '../../src/whatsapp/events.js';
 import { FakeMediaEngine, PBX_ANSWER } from '../support/fakes/fake-media.js';
-import { FakePbxLeg } from '../support/fakes/fake-pbx-leg.js';
+import { FakePbxUasLeg } from '../support/fakes/fake-pbx-uas-leg.js';
 import { FakeWhatsAppCalls, graphError } from '../support/fakes/fake-whatsapp.js';
 
 const WA_ANSWER = 'v=0\r\no=- 9 2 IN IP4 31.13.65.130\r\ns=-\r\nt=0 0\r\na=ice-lite\r\nm=audio 3482 UDP/TLS/RTP/SAVPF 111 126\r\n';
 const PNID = '105615555715855';
 
-function harness(opts: { timing?: Partial<OutboundCallTiming>; trunk?: Record<string, unknown>; maxConcurrent?: number; gate?: PbxCallIntakeDeps['permissionGate'] } = {}) {
+function harness(opts: { timing?: Partial<BusinessInitiatedTiming>; trunk?: Record<string, unknown>; maxConcurrent?: number; gate?: PbxCallIntakeDeps['permissionGate'] } = {}) {
   const number = numberSchema.parse({ name: 'sales', phone_number_id: PNID, display_number: '15551112222', access_token_env: 'T', max_concurrent_calls: opts.maxConcurrent ?? 1000 });
   const trunk = trunkSchema.parse({ name: 'pbx1', sources: ['127.0.0.1'], numbers: ['sales'], ...opts.trunk });
   const wa = new FakeWhatsAppCalls();
@@ -24,7 +24,7 @@ function harness(opts: { timing?: Partial<OutboundCallTiming>; trunk?: Record<st
   const registry = new CallRegistry({ holdMs: 5_000 });
   const metrics = new Metrics();
   const admission = new PbxAdmission(new Map([['sales', number]]), (n) => registry.countForNumber(n));
-  const timing: OutboundCallTiming = { noAnswerTimeoutMs: 60_000, mediaPollMs: 5, answerOnFirstMedia: true, firstMediaPackets: 3, ...opts.timing };
+  const timing: BusinessInitiatedTiming = { noAnswerTimeoutMs: 60_000, mediaPollMs: 5, answerOnFirstMedia: true, firstMediaPackets: 3, ...opts.timing };
   const intake = new PbxCallIntake({
     admission, registry, media, timing, metrics,
     numbers: new Map([['sales', { config: number, calls: wa }]]),
@@ -40,19 +40,19 @@ function harness(opts: { timing?: Partial<OutboundCallTiming>; trunk?: Record<st
     rejected: (callId = 'wacid.TEST1'): CallEvent => ({ ...base, kind: 'call.rejected', callId }),
     terminated: (extra: Partial<CallTerminated> = {}, callId = 'wacid.TEST1'): CallEvent => ({ ...base, kind: 'call.terminated', callId, status: 'COMPLETED', errors: [], ...extra }),
   };
-  async function place(leg = new FakePbxLeg()) {
-    const call = (await intake.handleInvite(leg, trunk)) as OutboundCall;
+  async function place(leg = new FakePbxUasLeg()) {
+    const call = (await intake.handleInvite(leg, trunk)) as BusinessInitiatedCall;
     return { leg, call };
   }
   /** Routes like the bridge does, then waits for the call to process it. */
-  async function deliver(e: CallEvent, call?: OutboundCall) {
+  async function deliver(e: CallEvent, call?: BusinessInitiatedCall) {
     registry.route(e);
     if (call) await settle(call);
   }
   return { wa, media, registry, metrics, intake, trunk, ev, place, deliver };
 }
 
-async function settle(call: OutboundCall): Promise<void> {
+async function settle(call: BusinessInitiatedCall): Promise<void> {
   for (let i = 0; i < 5; i++) {
     await new Promise((r) => setImmediate(r));
     await call.idle();
@@ -67,7 +67,7 @@ async function until(cond: () => boolean, ms = 2000): Promise<void> {
   }
 }
 
-describe('OutboundCall: PBX -> WhatsApp happy path', () => {
+describe('BusinessInitiatedCall: PBX -> WhatsApp happy path', () => {
   it('connects, plays early media, answers on ACCEPTED, and BYEs with Reason and duration on terminate', async () => {
     const h = harness({ timing: { answerOnFirstMedia: false } });
     const { leg, call } = await h.place();
@@ -110,7 +110,7 @@ describe('OutboundCall: PBX -> WhatsApp happy path', () => {
   });
 });
 
-describe('OutboundCall: answer trigger (ACCEPTED or first media, whichever first)', () => {
+describe('BusinessInitiatedCall: answer trigger (ACCEPTED or first media, whichever first)', () => {
   it('answers on the first media from WhatsApp, before ACCEPTED', async () => {
     const h = harness();
     const { leg, call } = await h.place();
@@ -142,18 +142,18 @@ describe('OutboundCall: answer trigger (ACCEPTED or first media, whichever first
   });
 });
 
-describe('OutboundCall: webhook orderings', () => {
+describe('BusinessInitiatedCall: webhook orderings', () => {
   it('an SDP answer carrying our tracking data that overtakes the connect response is applied after it', async () => {
     const h = harness({ timing: { answerOnFirstMedia: false } });
     h.wa.autoConnect = false;
-    const leg = new FakePbxLeg();
+    const leg = new FakePbxUasLeg();
     const placing = h.intake.handleInvite(leg, h.trunk);
     await until(() => h.wa.count('connect') === 1);
     h.registry.route(h.ev.answered('wacid.TEST1', 'wt-1'));
     await new Promise((r) => setTimeout(r, 10));
     expect(leg.statuses).toEqual([]); // still waiting for connect
     h.wa.resolveConnect();
-    const call = (await placing) as OutboundCall;
+    const call = (await placing) as BusinessInitiatedCall;
     await settle(call);
     expect(leg.statuses).toEqual([183]);
     expect(call.whatsappCallId).toBe('wacid.TEST1');
@@ -162,12 +162,12 @@ describe('OutboundCall: webhook orderings', () => {
   it('an event without tracking data for a not-yet-known call id is held, then delivered', async () => {
     const h = harness({ timing: { answerOnFirstMedia: false } });
     h.wa.autoConnect = false;
-    const leg = new FakePbxLeg();
+    const leg = new FakePbxUasLeg();
     const placing = h.intake.handleInvite(leg, h.trunk);
     await until(() => h.wa.count('connect') === 1);
     expect(h.registry.route(h.ev.answered('wacid.LATE'))).toBe('held');
     h.wa.resolveConnect('wacid.LATE');
-    const call = (await placing) as OutboundCall;
+    const call = (await placing) as BusinessInitiatedCall;
     await settle(call);
     expect(leg.statuses).toEqual([183]);
   });
@@ -175,12 +175,12 @@ describe('OutboundCall: webhook orderings', () => {
   it('a terminate that overtakes the connect response ends the call with the mapped status', async () => {
     const h = harness();
     h.wa.autoConnect = false;
-    const leg = new FakePbxLeg();
+    const leg = new FakePbxUasLeg();
     const placing = h.intake.handleInvite(leg, h.trunk);
     await until(() => h.wa.count('connect') === 1);
     h.registry.route({ ...h.ev.terminated({ status: 'FAILED', errors: [{ code: 138001 }] }), trackingData: 'wt-1' } as CallEvent);
     h.wa.resolveConnect();
-    const call = (await placing) as OutboundCall;
+    const call = (await placing) as BusinessInitiatedCall;
     await settle(call);
     expect(leg.final?.status).toBe(404);
     expect(call.state).toBe('ended');
@@ -232,13 +232,13 @@ describe('OutboundCall: webhook orderings', () => {
   });
 });
 
-describe('OutboundCall: CANCEL at each stage', () => {
+describe('BusinessInitiatedCall: CANCEL at each stage', () => {
   it('before the media offer: nothing reaches WhatsApp', async () => {
     const h = harness();
-    const leg = new FakePbxLeg();
+    const leg = new FakePbxUasLeg();
     const placing = h.intake.handleInvite(leg, h.trunk);
     leg.cancel();
-    const call = (await placing) as OutboundCall;
+    const call = (await placing) as BusinessInitiatedCall;
     await settle(call);
     expect(h.wa.count('connect')).toBe(0);
     expect(call.state).toBe('ended');
@@ -248,12 +248,12 @@ describe('OutboundCall: CANCEL at each stage', () => {
   it('while connect is in flight: terminate as soon as the call id is known', async () => {
     const h = harness();
     h.wa.autoConnect = false;
-    const leg = new FakePbxLeg();
+    const leg = new FakePbxUasLeg();
     const placing = h.intake.handleInvite(leg, h.trunk);
     await until(() => h.wa.count('connect') === 1);
     leg.cancel();
     h.wa.resolveConnect();
-    const call = (await placing) as OutboundCall;
+    const call = (await placing) as BusinessInitiatedCall;
     await settle(call);
     expect(h.wa.actions.map((a) => a.action)).toEqual(['connect', 'terminate']);
     expect(leg.final).toBeUndefined(); // drachtio answered 487 itself
@@ -273,7 +273,7 @@ describe('OutboundCall: CANCEL at each stage', () => {
   });
 });
 
-describe('OutboundCall: hang-up, re-INVITE, timeouts, shutdown', () => {
+describe('BusinessInitiatedCall: hang-up, re-INVITE, timeouts, shutdown', () => {
   it('BYE from the PBX terminates the WhatsApp call', async () => {
     const h = harness({ timing: { answerOnFirstMedia: false } });
     const { leg, call } = await h.place();
@@ -331,7 +331,7 @@ describe('OutboundCall: hang-up, re-INVITE, timeouts, shutdown', () => {
   });
 });
 
-describe('OutboundCall: failures before WhatsApp rings', () => {
+describe('BusinessInitiatedCall: failures before WhatsApp rings', () => {
   it.each(Object.entries(GRAPH_ERROR_TABLE))('Graph error %s maps to its SIP response', async (code, row) => {
     const h = harness();
     h.wa.connectError = graphError(Number(code), 400, 'next allowed 1767200000');
@@ -382,7 +382,7 @@ describe('OutboundCall: failures before WhatsApp rings', () => {
 describe('PbxAdmission', () => {
   it('refuses a number that cannot be normalized with 484, before any media or Graph work', async () => {
     const h = harness();
-    const { leg } = await h.place(new FakePbxLeg({ to: 'abc' }));
+    const { leg } = await h.place(new FakePbxUasLeg({ to: 'abc' }));
     expect(leg.final?.status).toBe(484);
     expect(h.media.sessions.size).toBe(0);
   });
@@ -390,7 +390,7 @@ describe('PbxAdmission', () => {
   it('caps concurrent calls per business number with 503 before calling Meta', async () => {
     const h = harness({ maxConcurrent: 1, timing: { answerOnFirstMedia: false } });
     await h.place();
-    const { leg } = await h.place(new FakePbxLeg());
+    const { leg } = await h.place(new FakePbxUasLeg());
     expect(leg.final).toMatchObject({ status: 503 });
     expect(leg.final!.headers['Retry-After']).toBe('5');
     expect(h.wa.count('connect')).toBe(1);
@@ -399,24 +399,24 @@ describe('PbxAdmission', () => {
   it('limits calls per second per trunk', async () => {
     const h = harness({ trunk: { max_cps: 2 } });
     const finals = [];
-    for (let i = 0; i < 4; i++) finals.push((await h.place(new FakePbxLeg())).leg);
+    for (let i = 0; i < 4; i++) finals.push((await h.place(new FakePbxUasLeg())).leg);
     expect(finals.filter((l) => l.final?.status === 503).length).toBeGreaterThanOrEqual(2);
   });
 
   it('refuses a business number header the trunk may not use with 403', async () => {
     const h = harness();
-    const { leg } = await h.place(new FakePbxLeg({ headers: { 'X-WA-Business-Number': 'other' } }));
+    const { leg } = await h.place(new FakePbxUasLeg({ headers: { 'X-WA-Business-Number': 'other' } }));
     expect(leg.final?.status).toBe(403);
   });
 
   it('refuses a late-offer INVITE with 488', async () => {
     const h = harness();
-    const { leg } = await h.place(new FakePbxLeg({ sdp: '' }));
+    const { leg } = await h.place(new FakePbxUasLeg({ sdp: '' }));
     expect(leg.final?.status).toBe(488);
   });
 });
 
-describe('OutboundCall: call permission gate (trunks[].permission_policy)', () => {
+describe('BusinessInitiatedCall: call permission gate (trunks[].permission_policy)', () => {
   const denied = { allow: false as const, status: 403, reason: 'No WhatsApp Call Permission', warning: 'no permission (checked before calling)', cause: 'no_permission' };
 
   it('a denial answers with its SIP status and nothing reaches WhatsApp', async () => {
@@ -430,12 +430,12 @@ describe('OutboundCall: call permission gate (trunks[].permission_policy)', () =
   it('a CANCEL while the permission is being looked up: nothing reaches WhatsApp', async () => {
     let release!: () => void;
     const h = harness({ gate: { decide: () => new Promise((r) => { release = () => r({ allow: true }); }) }, trunk: { permission_policy: 'check' } });
-    const leg = new FakePbxLeg();
+    const leg = new FakePbxUasLeg();
     const placing = h.intake.handleInvite(leg, h.trunk);
     await until(() => release !== undefined);
     leg.cancel();
     release();
-    const call = (await placing) as OutboundCall;
+    const call = (await placing) as BusinessInitiatedCall;
     await settle(call);
     expect(h.wa.count('connect')).toBe(0);
     expect(call.state).toBe('ended');
@@ -450,11 +450,11 @@ describe('OutboundCall: call permission gate (trunks[].permission_policy)', () =
   });
 });
 
-describe('OutboundCall: what real PBXs send, and PBXs that vanish', () => {
+describe('BusinessInitiatedCall: what real PBXs send, and PBXs that vanish', () => {
   const SAVPF_OFFER = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 UDP/TLS/RTP/SAVPF 0\r\na=rtpmap:0 PCMU/8000\r\na=fingerprint:sha-256 AB:CD\r\n';
   const watch = { pbxTimeoutMs: 60, whatsappTimeoutMs: 60, checkIntervalMs: 10 };
 
-  async function answered(h: ReturnType<typeof harness>, leg = new FakePbxLeg()) {
+  async function answered(h: ReturnType<typeof harness>, leg = new FakePbxUasLeg()) {
     const { call } = await h.place(leg);
     await h.deliver(h.ev.answered(), call);
     await h.deliver(h.ev.accepted(), call);
@@ -464,7 +464,7 @@ describe('OutboundCall: what real PBXs send, and PBXs that vanish', () => {
 
   it('a WebRTC (SAVPF) offer from the trunk is refused 488 with a Warning, before anything reaches Meta', async () => {
     const h = harness();
-    const { leg, call } = await h.place(new FakePbxLeg({ sdp: SAVPF_OFFER }));
+    const { leg, call } = await h.place(new FakePbxUasLeg({ sdp: SAVPF_OFFER }));
     await call.whenEnded();
     expect(leg.final).toMatchObject({ status: 488 });
     expect(leg.final!.headers['Warning']).toMatch(/^399 watrunk ".*UDP\/TLS\/RTP\/SAVPF.*RTP\/AVP/);
@@ -535,7 +535,7 @@ describe('OutboundCall: what real PBXs send, and PBXs that vanish', () => {
   });
 });
 
-describe('OutboundCall: call endings are counted by cause', () => {
+describe('BusinessInitiatedCall: call endings are counted by cause', () => {
   it('a PBX media timeout shows in watrunk_calls_ended_total with its cause', async () => {
     const h = harness({ timing: { answerOnFirstMedia: false, mediaWatch: { pbxTimeoutMs: 40, whatsappTimeoutMs: 0, checkIntervalMs: 10 } } });
     const { call } = await h.place();
@@ -543,6 +543,6 @@ describe('OutboundCall: call endings are counted by cause', () => {
     await h.deliver(h.ev.accepted(), call);
     await call.whenEnded();
     const text = await h.metrics.registry.getSingleMetricAsString('watrunk_calls_ended_total');
-    expect(text).toMatch(/watrunk_calls_ended_total\{direction="pbx-to-whatsapp",outcome="media_timeout",cause="pbx_media_timeout"\} 1/);
+    expect(text).toMatch(/watrunk_calls_ended_total\{direction="BUSINESS_INITIATED",outcome="media_timeout",cause="pbx_media_timeout"\} 1/);
   });
 });

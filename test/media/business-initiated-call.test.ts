@@ -1,15 +1,15 @@
 /**
  * Issue: PBX -> WhatsApp with real media and no drachtio. The real call logic (PbxCallIntake,
- * OutboundCall), a real rtpengine, the simulator with its real WebRTC user answering over signed
+ * BusinessInitiatedCall), a real rtpengine, the simulator with its real WebRTC user answering over signed
  * webhooks, and a plain-RTP endpoint standing in for the PBX's media behind a fake SIP leg.
  * Audio is proven both ways by tone detection.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OutboundCall } from '../../src/calls/outbound-call.js';
+import type { BusinessInitiatedCall } from '../../src/calls/business-initiated-call.js';
 import { NgClient } from '../../src/adapters/rtpengine/ng-client.js';
 import type { WrtcMediaFactory } from '../../src/simulator/media/wrtc-peer.js';
 import { startBridgeStack, type BridgeStack } from '../support/bridge-stack.js';
-import { FakePbxLeg } from '../support/fakes/fake-pbx-leg.js';
+import { FakePbxUasLeg } from '../support/fakes/fake-pbx-uas-leg.js';
 import { fractionSince, realMediaSkipReason, startMediaFixture, wrtcFactory, type MediaFixture } from '../support/media/media-fixture.js';
 import { RtpEndpoint } from '../support/media/rtp-endpoint.js';
 import { sleep, waitFor } from '../support/media/wait.js';
@@ -40,8 +40,8 @@ describe.skipIf(skip !== undefined)(`PBX -> WhatsApp, real rtpengine and WebRTC 
 
   async function placeCall(callee: string) {
     const pbx = await RtpEndpoint.create();
-    const leg = new FakePbxLeg({ to: `+${callee}`, sdp: pbx.offer(['PCMU']) });
-    const call = (await stack.bridge.pbxCalls!.handleInvite(leg, stack.trunk)) as OutboundCall;
+    const leg = new FakePbxUasLeg({ to: `+${callee}`, sdp: pbx.offer(['PCMU']) });
+    const call = (await stack.bridge.pbxCalls!.handleInvite(leg, stack.trunk)) as BusinessInitiatedCall;
     expect(call).toBeDefined();
     // Early media: the 183 carries rtpengine's SDP for the PBX.
     await waitFor('183 with SDP', () => leg.responses.some((r) => r.status === 183 && r.sdp), { timeoutMs: 10_000, intervalMs: 10 });
@@ -95,8 +95,8 @@ describe.skipIf(skip !== undefined)(`PBX -> WhatsApp, real rtpengine and WebRTC 
 
   it('a user who lets it ring and then declines: 183 then 603, never 200, although media was set up', async () => {
     const pbx = await RtpEndpoint.create();
-    const leg = new FakePbxLeg({ to: '+447700900200', sdp: pbx.offer(['PCMU']) });
-    const call = (await stack.bridge.pbxCalls!.handleInvite(leg, stack.trunk)) as OutboundCall;
+    const leg = new FakePbxUasLeg({ to: '+447700900200', sdp: pbx.offer(['PCMU']) });
+    const call = (await stack.bridge.pbxCalls!.handleInvite(leg, stack.trunk)) as BusinessInitiatedCall;
     await waitFor('183 with SDP', () => leg.responses.some((r) => r.status === 183 && r.sdp), { timeoutMs: 10_000, intervalMs: 10 });
     pbx.applyAnswer(leg.responses.find((r) => r.status === 183)!.sdp!);
     pbx.startTone(1000);

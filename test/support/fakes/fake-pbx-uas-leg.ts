@@ -1,4 +1,4 @@
-import type { InboundPbxLeg, SipHangup, SipHeaders, SipParty } from '../../../src/calls/ports/sip.js';
+import type { PbxUasLeg, SipHangup, SipHeaders, SipParty } from '../../../src/calls/ports/sip.js';
 
 export interface SentResponse {
   status: number;
@@ -7,8 +7,8 @@ export interface SentResponse {
   headers: SipHeaders;
 }
 
-/** An InboundPbxLeg that records what watrunk sends and lets a test play the PBX. */
-export class FakePbxLeg implements InboundPbxLeg {
+/** An PbxUasLeg that records what watrunk sends and lets a test play the PBX. */
+export class FakePbxUasLeg implements PbxUasLeg {
   readonly sipCallId: string;
   readonly from: SipParty;
   readonly to: SipParty;

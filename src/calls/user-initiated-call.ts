@@ -10,7 +10,7 @@ import type { InboundRoute } from './inbound-route.js';
 import { MediaWatch, type MediaTimeout, type MediaWatchTiming } from './media-watch.js';
 import { PbxReoffers } from './pbx-reoffer.js';
 import type { MediaSession } from './ports/media-engine.js';
-import { SipFailure, type OutboundPbxLeg, type OutboundProgress, type PbxDialer, type SipHangup } from './ports/sip.js';
+import { SipFailure, type PbxUacLeg, type PbxProgress, type PbxDialer, type SipHangup } from './ports/sip.js';
 import { SerialQueue } from './serial-queue.js';
 
 /**
@@ -30,9 +30,9 @@ import { SerialQueue } from './serial-queue.js';
  * WhatsApp is blocked in rtpengine from the start and released only when `accept` has succeeded:
  * ringback and announcements never reach the user early.
  */
-export type InboundCallState = 'offering' | 'ringing' | 'early_media' | 'accepting' | 'answered' | 'ended';
+export type UserInitiatedCallState = 'offering' | 'ringing' | 'early_media' | 'accepting' | 'answered' | 'ended';
 
-export interface InboundCallDeps {
+export interface UserInitiatedCallDeps {
   id: string;
   offer: CallOffered;
   route: InboundRoute;
@@ -50,10 +50,10 @@ export interface InboundCallDeps {
   onEnded: () => void;
 }
 
-export class InboundCall {
-  readonly direction = 'whatsapp-to-pbx' as const;
-  private stateValue: InboundCallState = 'offering';
-  private leg?: OutboundPbxLeg;
+export class UserInitiatedCall {
+  readonly direction = 'USER_INITIATED' as const;
+  private stateValue: UserInitiatedCallState = 'offering';
+  private leg?: PbxUacLeg;
   /** The WebRTC answer: sent with pre_accept and, unchanged, with accept (docs/whatsapp-calling.md#call-actions). */
   private waAnswer?: string;
   private preAccepted = false;
@@ -68,10 +68,10 @@ export class InboundCall {
   private readonly log: Logger;
   private readonly ending: CallEnding;
 
-  constructor(private readonly d: InboundCallDeps) {
+  constructor(private readonly d: UserInitiatedCallDeps) {
     this.log = d.logger.child({ callId: d.id, number: d.numberName, waCallId: d.offer.callId });
     this.queue = new SerialQueue((err) => this.log.error({ err }, 'call step failed'));
-    this.record = new CallRecord(d.id, 'whatsapp-to-pbx', {
+    this.record = new CallRecord(d.id, 'USER_INITIATED', {
       sipCallId: '', number: d.numberName, from: d.offer.user.number || d.offer.user.userId || '', to: d.route.uri,
     }, d.metrics);
     this.record.waCallId = d.offer.callId;
@@ -79,7 +79,7 @@ export class InboundCall {
   }
 
   get id(): string { return this.d.id; }
-  get state(): InboundCallState { return this.stateValue; }
+  get state(): UserInitiatedCallState { return this.stateValue; }
   get numberName(): string { return this.d.numberName; }
   get whatsappCallId(): string { return this.d.offer.callId; }
 
@@ -154,7 +154,7 @@ export class InboundCall {
 
   // --- PBX side -------------------------------------------------------------------------------
 
-  private async onPbxProgress(p: OutboundProgress): Promise<void> {
+  private async onPbxProgress(p: PbxProgress): Promise<void> {
     if (this.stateValue !== 'ringing') return;
     this.record.firstResponse();
     this.record.fields.sipCallId = this.leg?.sipCallId ?? '';

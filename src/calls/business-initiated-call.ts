@@ -13,7 +13,7 @@ import { MediaWatch, type MediaTimeout, type MediaWatchTiming } from './media-wa
 import { checkPbxOffer, restoreDeclined, type DeclinedMedia } from './pbx-sdp.js';
 import { PbxReoffers } from './pbx-reoffer.js';
 import type { MediaSession } from './ports/media-engine.js';
-import type { InboundPbxLeg, SipHangup, SipHeaders } from './ports/sip.js';
+import type { PbxUasLeg, SipHangup, SipHeaders } from './ports/sip.js';
 import { SerialQueue } from './serial-queue.js';
 
 /**
@@ -29,9 +29,9 @@ import { SerialQueue } from './serial-queue.js';
  *  early_media  WhatsApp's answer applied, 183 with SDP sent: the PBX hears WhatsApp from the first word
  *  answered     200 OK sent, on ACCEPTED or the first media from WhatsApp, whichever comes first
  */
-export type OutboundCallState = 'offering' | 'connecting' | 'ringing' | 'early_media' | 'answered' | 'ended';
+export type BusinessInitiatedCallState = 'offering' | 'connecting' | 'ringing' | 'early_media' | 'answered' | 'ended';
 
-export interface OutboundCallTiming {
+export interface BusinessInitiatedTiming {
   /** Give up (terminate on WhatsApp, 480 to the PBX) if not answered within this time after connect. */
   noAnswerTimeoutMs: number;
   /** How often rtpengine is asked whether WhatsApp media has arrived, while in early media. */
@@ -47,16 +47,16 @@ export interface OutboundCallTiming {
 /** Whether the WhatsApp user may be called (trunks[].permission_policy); a refusal carries its SIP answer. */
 export type PermissionVerdict = { allow: true; warning?: string } | ({ allow: false } & SipFailureResponse);
 
-export interface OutboundCallDeps {
+export interface BusinessInitiatedCallDeps {
   id: string;
-  leg: InboundPbxLeg;
+  leg: PbxUasLeg;
   media: MediaSession;
   calls: WhatsAppCalls;
   numberName: string;
   trunkName: string;
   /** Callee, WhatsApp digits (or BSUID). */
   callee: string;
-  timing: OutboundCallTiming;
+  timing: BusinessInitiatedTiming;
   logger: Logger;
   metrics: Metrics;
   /** Checked before anything is sent to Meta (absent: policy off). */
@@ -66,9 +66,9 @@ export interface OutboundCallDeps {
   onEnded: () => void;
 }
 
-export class OutboundCall {
-  readonly direction = 'pbx-to-whatsapp' as const;
-  private stateValue: OutboundCallState = 'offering';
+export class BusinessInitiatedCall {
+  readonly direction = 'BUSINESS_INITIATED' as const;
+  private stateValue: BusinessInitiatedCallState = 'offering';
   private waCallId?: string;
   private pbxSdp?: string;
   private provisionalSent = false;
@@ -87,10 +87,10 @@ export class OutboundCall {
   private readonly log: Logger;
   private readonly ending: CallEnding;
 
-  constructor(private readonly d: OutboundCallDeps) {
+  constructor(private readonly d: BusinessInitiatedCallDeps) {
     this.log = d.logger.child({ callId: d.id, number: d.numberName, trunk: d.trunkName, sipCallId: d.leg.sipCallId });
     this.queue = new SerialQueue((err) => this.log.error({ err }, 'call step failed'));
-    this.record = new CallRecord(d.id, 'pbx-to-whatsapp', {
+    this.record = new CallRecord(d.id, 'BUSINESS_INITIATED', {
       sipCallId: d.leg.sipCallId, number: d.numberName, trunk: d.trunkName, from: d.leg.from.user, to: d.callee,
     }, d.metrics);
     this.ending = new CallEnding({ media: d.media, record: this.record, logger: d.logger, log: this.log, onEnded: d.onEnded });
@@ -103,7 +103,7 @@ export class OutboundCall {
   }
 
   get id(): string { return this.d.id; }
-  get state(): OutboundCallState { return this.stateValue; }
+  get state(): BusinessInitiatedCallState { return this.stateValue; }
   get whatsappCallId(): string | undefined { return this.waCallId; }
   get numberName(): string { return this.d.numberName; }
 
