@@ -22,7 +22,7 @@ import { WhatsAppCallIntake } from './calls/whatsapp-call-intake.js';
 import { TrunkDirectory } from './calls/trunk-directory.js';
 import { EventDispatcher } from './webhooks/event-dispatcher.js';
 import { createBridgeControl } from './control/bridge-control.js';
-import type { WhatsAppEvent } from './whatsapp/events.js';
+import type { WhatsAppEvent } from './calls/ports/whatsapp-events.js';
 import { NO_CALL_JOURNAL, type CallJournal } from './journal/call-journal.js';
 import { CrashRecovery } from './journal/crash-recovery.js';
 

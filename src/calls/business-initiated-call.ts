@@ -1,8 +1,8 @@
 import type { Logger } from '../logging.js';
 import type { Metrics } from '../metrics.js';
-import { ProviderError } from '../whatsapp/errors.js';
-import type { CallEvent, CallTerminated } from '../whatsapp/events.js';
-import type { WhatsAppCalls } from '../whatsapp/provider.js';
+import { ProviderError } from './ports/whatsapp-errors.js';
+import type { CallEvent, CallTerminated } from './ports/whatsapp-events.js';
+import type { WhatsAppCalls } from './ports/whatsapp-provider.js';
 import { CallEnding, endOnWhatsApp } from './call-ending.js';
 import { CallRecord } from './call-record.js';
 import {

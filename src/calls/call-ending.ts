@@ -1,8 +1,8 @@
 import { LRUCache } from 'lru-cache';
 import type { Logger } from '../logging.js';
 import type { Metrics } from '../metrics.js';
-import { ProviderError } from '../whatsapp/errors.js';
-import type { WhatsAppCalls } from '../whatsapp/provider.js';
+import { ProviderError } from './ports/whatsapp-errors.js';
+import type { WhatsAppCalls } from './ports/whatsapp-provider.js';
 import type { CallRecord } from './call-record.js';
 import type { MediaSession } from './ports/media-engine.js';
 

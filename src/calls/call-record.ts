@@ -1,7 +1,7 @@
 import type { Logger } from '../logging.js';
 import type { Metrics } from '../metrics.js';
 
-import type { CallDirection } from '../whatsapp/events.js';
+import type { CallDirection } from './ports/whatsapp-events.js';
 
 /**
  * The call detail record: collected through the call, written as ONE structured log line when the

@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import type { CallDirection, CallEvent } from '../whatsapp/events.js';
+import type { CallDirection, CallEvent } from './ports/whatsapp-events.js';
 
 /** What the registry needs of a call, whichever its direction. */
 export interface ActiveCall {

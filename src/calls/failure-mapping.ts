@@ -1,5 +1,5 @@
-import type { ProviderError } from '../whatsapp/errors.js';
-import type { CallTerminated, WhatsAppErrorInfo } from '../whatsapp/events.js';
+import type { ProviderError } from './ports/whatsapp-errors.js';
+import type { CallTerminated, WhatsAppErrorInfo } from './ports/whatsapp-events.js';
 import type { SipHeaders } from './ports/sip.js';
 
 /**

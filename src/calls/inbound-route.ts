@@ -1,5 +1,5 @@
 import type { InboundConfig, NumberConfig } from '../config/schema.js';
-import type { CallOffered } from '../whatsapp/events.js';
+import type { CallOffered } from './ports/whatsapp-events.js';
 import type { SipHeaders } from './ports/sip.js';
 
 /** Where a user-initiated call goes, and who the PBX is told is calling. */

@@ -4,7 +4,7 @@ import { NO_CALL_JOURNAL, type CallJournal } from '../journal/call-journal.js';
 import { JournaledWhatsAppCalls } from '../journal/journaled-calls.js';
 import type { Logger } from '../logging.js';
 import type { Metrics } from '../metrics.js';
-import type { WhatsAppCalls } from '../whatsapp/provider.js';
+import type { WhatsAppCalls } from './ports/whatsapp-provider.js';
 import { WhatsAppCallEnder } from './call-ending.js';
 import type { CallRegistry } from './call-registry.js';
 import { failureHeaders, type SipFailureResponse } from './failure-mapping.js';

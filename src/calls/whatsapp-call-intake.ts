@@ -2,7 +2,7 @@ import { NO_CALL_JOURNAL, type CallJournal } from '../journal/call-journal.js';
 import { JournaledWhatsAppCalls } from '../journal/journaled-calls.js';
 import type { Logger } from '../logging.js';
 import type { Metrics } from '../metrics.js';
-import type { CallOffered } from '../whatsapp/events.js';
+import type { CallOffered } from './ports/whatsapp-events.js';
 import { WhatsAppCallEnder } from './call-ending.js';
 import type { CallRegistry } from './call-registry.js';
 import { UserInitiatedCall } from './user-initiated-call.js';

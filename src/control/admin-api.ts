@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { TrunkConfig } from '../config/schema.js';
 import { noteRefusal, pathOf } from '../http/refusals.js';
-import { ProviderError } from '../whatsapp/errors.js';
+import { ProviderError } from '../calls/ports/whatsapp-errors.js';
 import { adminOpenApi } from './admin-openapi.js';
 import {
   permissionsCheck, permissionsRequest, requestOptionsFor, settingsApply, settingsDiff, settingsGet,

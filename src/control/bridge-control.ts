@@ -4,7 +4,7 @@ import type { ConfigFile } from '../config/schema.js';
 import type { Readiness } from '../http/readiness.js';
 import type { Logger } from '../logging.js';
 import type { Metrics } from '../metrics.js';
-import type { WhatsAppEvent } from '../whatsapp/events.js';
+import type { WhatsAppEvent } from '../calls/ports/whatsapp-events.js';
 import { registerAdminApi } from './admin-api.js';
 import { createControlPlane, type ControlPlane } from './control-plane.js';
 import type { PermissionGate } from './permission-gate.js';

@@ -1,4 +1,4 @@
-import type { WhatsAppSettings } from '../whatsapp/provider.js';
+import type { WhatsAppSettings } from '../calls/ports/whatsapp-provider.js';
 
 /**
  * The `calling` object of GET /{PNID}/settings (docs/whatsapp-calling.md#settings: the answer holds other, non-calling

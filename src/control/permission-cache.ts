@@ -1,8 +1,8 @@
 import { LRUCache } from 'lru-cache';
 import { isBsuid, phoneDigits } from '../adapters/meta/meta-recipient.js';
 import { TokenBucket } from '../calls/rate-limiter.js';
-import type { PermissionReplied } from '../whatsapp/events.js';
-import type { CallPermission, PermissionLimit, WhatsAppPermissions } from '../whatsapp/provider.js';
+import type { PermissionReplied } from '../calls/ports/whatsapp-events.js';
+import type { CallPermission, PermissionLimit, WhatsAppPermissions } from '../calls/ports/whatsapp-provider.js';
 import type { ControlMetrics } from './control-metrics.js';
 
 /**

@@ -1,6 +1,6 @@
 import { mapProviderError } from '../calls/failure-mapping.js';
 import type { Logger } from '../logging.js';
-import { ProviderError } from '../whatsapp/errors.js';
+import { ProviderError } from '../calls/ports/whatsapp-errors.js';
 import type { ControlMetrics } from './control-metrics.js';
 import { isGranted, PermissionLookupThrottled, userKey, type CachedPermission, type CallPermissionCache } from './permission-cache.js';
 import type { PermissionPolicy, PermissionTemplate } from './permission-policy.js';

@@ -2,7 +2,7 @@ import type { GraphClient } from '../adapters/meta/graph-client.js';
 import { parseMessageId } from '../adapters/meta/graph-responses.js';
 import type { GraphTarget } from '../adapters/meta/graph-types.js';
 import { isBsuid, phoneDigits } from '../adapters/meta/meta-recipient.js';
-import type { WhatsAppPermissions } from '../whatsapp/provider.js';
+import type { WhatsAppPermissions } from '../calls/ports/whatsapp-provider.js';
 import type { PermissionTemplate } from './permission-policy.js';
 
 /**

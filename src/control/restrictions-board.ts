@@ -1,6 +1,6 @@
 import type { CheckResult } from '../http/readiness.js';
 import type { Logger } from '../logging.js';
-import type { AccountNotice } from '../whatsapp/events.js';
+import type { AccountNotice } from '../calls/ports/whatsapp-events.js';
 import type { ControlMetrics } from './control-metrics.js';
 
 /**

@@ -1,7 +1,7 @@
 import type { NumberConfig } from '../config/schema.js';
 import type { Logger } from '../logging.js';
 import { validateCallingSettings } from '../settings/calling-settings.js';
-import type { WhatsAppSettings } from '../whatsapp/provider.js';
+import type { WhatsAppSettings } from '../calls/ports/whatsapp-provider.js';
 import { liveCalling } from './live-settings.js';
 import type { Restriction, RestrictionsBoard } from './restrictions-board.js';
 import { diffCalling, type SettingsChange } from './settings-diff.js';

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { WhatsAppSettings } from '../whatsapp/provider.js';
+import type { WhatsAppSettings } from '../calls/ports/whatsapp-provider.js';
 
 /**
  * `watrunk sip credentials` (docs/whatsapp-calling.md#sip-mode): Meta generates one

@@ -1,7 +1,7 @@
 import type { NumberConfig } from '../config/schema.js';
 import type { CheckResult } from '../http/readiness.js';
 import type { Logger } from '../logging.js';
-import type { WhatsAppSettings } from '../whatsapp/provider.js';
+import type { WhatsAppSettings } from '../calls/ports/whatsapp-provider.js';
 import { sipStatusForMode } from './calling-config.js';
 import type { ControlMetrics } from './control-metrics.js';
 import type { RestrictionsBoard } from './restrictions-board.js';

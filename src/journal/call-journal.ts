@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { StartupError } from '../config/load.js';
 import type { JournalConfig } from '../config/schema.js';
 import type { Logger } from '../logging.js';
-import { CALL_DIRECTIONS, type CallDirection } from '../whatsapp/events.js';
+import { CALL_DIRECTIONS, type CallDirection } from '../calls/ports/whatsapp-events.js';
 
 /**
  * The call journal: every WhatsApp call Meta may be billing, kept on disk until it needs nothing

@@ -1,8 +1,8 @@
 import type { WhatsAppCallEnder, WhatsAppEndResult } from '../calls/call-ending.js';
 import type { Logger } from '../logging.js';
 import type { Metrics } from '../metrics.js';
-import type { CallEvent } from '../whatsapp/events.js';
-import type { WhatsAppCalls } from '../whatsapp/provider.js';
+import type { CallEvent } from '../calls/ports/whatsapp-events.js';
+import type { WhatsAppCalls } from '../calls/ports/whatsapp-provider.js';
 import type { CallJournal, JournaledCall } from './call-journal.js';
 
 /** How a call found in the journal at start-up came out. */

@@ -1,8 +1,8 @@
 import type { WhatsAppCallEnder } from '../calls/call-ending.js';
-import type { CallDirection } from '../whatsapp/events.js';
+import type { CallDirection } from '../calls/ports/whatsapp-events.js';
 import type { Logger } from '../logging.js';
 import type { Metrics } from '../metrics.js';
-import type { ConnectRequest, WhatsAppCalls } from '../whatsapp/provider.js';
+import type { ConnectRequest, WhatsAppCalls } from '../calls/ports/whatsapp-provider.js';
 import type { CallJournal, JournaledCall } from './call-journal.js';
 
 /**

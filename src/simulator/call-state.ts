@@ -1,7 +1,7 @@
 import type { MediaReport, SimulatedUserMedia } from './media/types.js';
 import type { SimulatedUser } from './user-rules.js';
 import type { DeliveryRecord } from './webhook-delivery.js';
-import type { CallDirection } from '../whatsapp/events.js';
+import type { CallDirection } from '../calls/ports/whatsapp-events.js';
 
 /**
  * One simulated call and the store of all of them. States:

@@ -4,7 +4,7 @@
  *   "value":{"messaging_product":"whatsapp","metadata":{display_phone_number, phone_number_id}, …}}]}]}
  * Timestamps are strings of Unix seconds; `duration` is a number.
  */
-import type { CallDirection } from '../whatsapp/events.js';
+import type { CallDirection } from '../calls/ports/whatsapp-events.js';
 
 export interface BusinessIdentity { wabaId: string; phoneNumberId: string; displayNumber: string }
 

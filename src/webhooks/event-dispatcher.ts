@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Logger } from '../logging.js';
 import type { Metrics } from '../metrics.js';
-import { eventKey, type WhatsAppEvent } from '../whatsapp/events.js';
+import { eventKey, type WhatsAppEvent } from '../calls/ports/whatsapp-events.js';
 
 export interface DispatcherOptions {
   /** phone_number_id → configured number name */

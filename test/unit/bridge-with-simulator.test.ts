@@ -5,7 +5,7 @@ import { startBridge, type RunningBridge } from '../../src/bridge.js';
 import { validateConfig } from '../../src/config/load.js';
 import { Metrics } from '../../src/metrics.js';
 import { createSimulator, parseSimulatorConfig, type Simulator } from '../../src/simulator/index.js';
-import type { WhatsAppEvent } from '../../src/whatsapp/events.js';
+import type { WhatsAppEvent } from '../../src/calls/ports/whatsapp-events.js';
 import { freeTcpPort } from '../support/ports.js';
 
 /**

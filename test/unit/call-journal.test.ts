@@ -15,9 +15,9 @@ import { FileCallJournal, readCallJournal, type JournaledCall } from '../../src/
 import { CrashRecovery } from '../../src/journal/crash-recovery.js';
 import { createLogger } from '../../src/logging.js';
 import { Metrics } from '../../src/metrics.js';
-import { ProviderError } from '../../src/whatsapp/errors.js';
-import type { CallEvent, CallOffered } from '../../src/whatsapp/events.js';
-import type { ConnectRequest, WhatsAppCalls } from '../../src/whatsapp/provider.js';
+import { ProviderError } from '../../src/calls/ports/whatsapp-errors.js';
+import type { CallEvent, CallOffered } from '../../src/calls/ports/whatsapp-events.js';
+import type { ConnectRequest, WhatsAppCalls } from '../../src/calls/ports/whatsapp-provider.js';
 import { FakeMediaEngine } from '../support/fakes/fake-media.js';
 import { FakePbxDialer } from '../support/fakes/fake-pbx-dialer.js';
 import { FakePbxUasLeg } from '../support/fakes/fake-pbx-uas-leg.js';

@@ -5,7 +5,7 @@ import { validateConfig } from '../../src/config/load.js';
 import { trunkSchema, type TrunkConfig } from '../../src/config/schema.js';
 import type { ControlPlane } from '../../src/control/control-plane.js';
 import { createSimulator, parseSimulatorConfig, type Simulator } from '../../src/simulator/index.js';
-import type { WhatsAppEvent } from '../../src/whatsapp/events.js';
+import type { WhatsAppEvent } from '../../src/calls/ports/whatsapp-events.js';
 import { FakeMediaEngine } from '../support/fakes/fake-media.js';
 import { FakePbxUasLeg } from '../support/fakes/fake-pbx-uas-leg.js';
 import { freeTcpPort } from '../support/ports.js';

@@ -8,9 +8,9 @@ import { CallPermissionCache, PermissionLookupThrottled } from '../../src/contro
 import { PermissionGate } from '../../src/control/permission-gate.js';
 import { permissionPolicySchema, type PermissionPolicy } from '../../src/control/permission-policy.js';
 import type { PermissionRequestSender } from '../../src/control/permission-requests.js';
-import { ProviderError } from '../../src/whatsapp/errors.js';
-import type { PermissionReplied } from '../../src/whatsapp/events.js';
-import type { CallPermission, WhatsAppPermissions } from '../../src/whatsapp/provider.js';
+import { ProviderError } from '../../src/calls/ports/whatsapp-errors.js';
+import type { PermissionReplied } from '../../src/calls/ports/whatsapp-events.js';
+import type { CallPermission, WhatsAppPermissions } from '../../src/calls/ports/whatsapp-provider.js';
 import { captureLogger } from './control-fixtures.js';
 
 /** CallPermissionCache and PermissionGate with fake ports and an injected clock (docs/whatsapp-calling.md#permissions). */

@@ -9,7 +9,7 @@ import { adminOpenApi } from '../../src/control/admin-openapi.js';
 import { createControlPlane } from '../../src/control/control-plane.js';
 import { RestrictionsBoard, restrictionsFromSettings } from '../../src/control/restrictions-board.js';
 import { Metrics } from '../../src/metrics.js';
-import type { AccountNotice, PermissionReplied } from '../../src/whatsapp/events.js';
+import type { AccountNotice, PermissionReplied } from '../../src/calls/ports/whatsapp-events.js';
 import { captureLogger, controlConfig } from './control-fixtures.js';
 
 /** Restrictions and account notices (docs/whatsapp-calling.md#account-notices); the admin routes against their OpenAPI document. */

@@ -2,7 +2,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { Metrics } from '../../src/metrics.js';
 import { EventDispatcher } from '../../src/webhooks/event-dispatcher.js';
-import type { WhatsAppEvent } from '../../src/whatsapp/events.js';
+import type { WhatsAppEvent } from '../../src/calls/ports/whatsapp-events.js';
 
 const NOW = 1_767_168_100;
 function dispatcher(maxEventAgeS = 300) {

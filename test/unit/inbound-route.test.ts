@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseMetaWebhook } from '../../src/adapters/meta/webhook-parser.js';
 import { routeInbound } from '../../src/calls/inbound-route.js';
 import { validateConfig } from '../../src/config/load.js';
-import type { CallOffered } from '../../src/whatsapp/events.js';
+import type { CallOffered } from '../../src/calls/ports/whatsapp-events.js';
 
 /**
  * Values from WhatsApp (BSUIDs, numbers, profile names, CTA and deep-link payloads) end up in the

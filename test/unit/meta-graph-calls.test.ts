@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MetaCalls } from '../../src/adapters/meta/meta-calls.js';
-import { ProviderError } from '../../src/whatsapp/errors.js';
+import { ProviderError } from '../../src/calls/ports/whatsapp-errors.js';
 import { CALL_ID, SDP_ANSWER, SDP_OFFER, TOKEN, graphError, rejectionOf, startHarness, type Harness } from './meta-graph-stub.js';
 
 let h: Harness;

@@ -3,7 +3,7 @@ import { GraphClient } from '../../src/adapters/meta/graph-client.js';
 import { parseJsonObject, parseSuccess } from '../../src/adapters/meta/graph-responses.js';
 import { MetaCalls } from '../../src/adapters/meta/meta-calls.js';
 import { Metrics } from '../../src/metrics.js';
-import { ProviderError } from '../../src/whatsapp/errors.js';
+import { ProviderError } from '../../src/calls/ports/whatsapp-errors.js';
 import {
   CALL_ID, SDP_ANSWER, SDP_OFFER, TOKEN, captureLogger, closedPort, graphError, rejectionOf, startHarness,
   type Harness,

@@ -3,7 +3,7 @@ import { RETRY_POLICY, shouldRetry } from '../../src/adapters/meta/graph-retry.j
 import { MetaCalls } from '../../src/adapters/meta/meta-calls.js';
 import { MetaPermissions } from '../../src/adapters/meta/meta-permissions.js';
 import { MetaSettings } from '../../src/adapters/meta/meta-settings.js';
-import { ProviderError } from '../../src/whatsapp/errors.js';
+import { ProviderError } from '../../src/calls/ports/whatsapp-errors.js';
 import { CALL_ID, SDP_ANSWER, SDP_OFFER, graphError, rejectionOf, startHarness, type Harness } from './meta-graph-stub.js';
 
 let h: Harness;

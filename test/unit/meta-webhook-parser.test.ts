@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseMetaWebhook, type ParsedDelivery } from '../../src/adapters/meta/webhook-parser.js';
-import type { WhatsAppEvent } from '../../src/whatsapp/events.js';
+import type { WhatsAppEvent } from '../../src/calls/ports/whatsapp-events.js';
 
 const FIXTURES = new URL('../fixtures/meta/webhooks/', import.meta.url);
 const load = (name: string): unknown => JSON.parse(readFileSync(new URL(name, FIXTURES), 'utf8'));

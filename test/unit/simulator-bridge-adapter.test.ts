@@ -3,7 +3,7 @@ import { createMetaNumber, type MetaNumber } from '../../src/adapters/meta/meta-
 import { numberSchema } from '../../src/config/schema.js';
 import { createLogger } from '../../src/logging.js';
 import { Metrics } from '../../src/metrics.js';
-import { ProviderError } from '../../src/whatsapp/errors.js';
+import { ProviderError } from '../../src/calls/ports/whatsapp-errors.js';
 import { BridgeStub, DISPLAY, OFFER, PNID, startSim, TOKEN, type TestSim } from './simulator-fixtures.js';
 
 /**

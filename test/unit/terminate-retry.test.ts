@@ -8,8 +8,8 @@ import { PbxCallIntake } from '../../src/calls/pbx-call-intake.js';
 import { numberSchema, trunkSchema } from '../../src/config/schema.js';
 import { createLogger } from '../../src/logging.js';
 import { Metrics } from '../../src/metrics.js';
-import { ProviderError } from '../../src/whatsapp/errors.js';
-import type { ConnectRequest, WhatsAppCalls } from '../../src/whatsapp/provider.js';
+import { ProviderError } from '../../src/calls/ports/whatsapp-errors.js';
+import type { ConnectRequest, WhatsAppCalls } from '../../src/calls/ports/whatsapp-provider.js';
 import { FakeMediaEngine } from '../support/fakes/fake-media.js';
 import { FakePbxUasLeg } from '../support/fakes/fake-pbx-uas-leg.js';
 

@@ -6,7 +6,7 @@ import { routeInbound } from '../../src/calls/inbound-route.js';
 import { WhatsAppCallIntake } from '../../src/calls/whatsapp-call-intake.js';
 import { numberSchema } from '../../src/config/schema.js';
 import { Metrics } from '../../src/metrics.js';
-import type { CallEvent, CallOffered } from '../../src/whatsapp/events.js';
+import type { CallEvent, CallOffered } from '../../src/calls/ports/whatsapp-events.js';
 import { FakeMediaEngine, PBX_ANSWER, WA_OFFER } from '../support/fakes/fake-media.js';
 import { FakePbxDialer } from '../support/fakes/fake-pbx-dialer.js';
 import { FakeWhatsAppCalls, graphError } from '../support/fakes/fake-whatsapp.js';

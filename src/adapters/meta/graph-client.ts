@@ -2,7 +2,7 @@ import { setImmediate as nextTurn, setTimeout as delay } from 'node:timers/promi
 import { Pool, type Dispatcher } from 'undici';
 import type { Logger } from '../../logging.js';
 import type { Metrics } from '../../metrics.js';
-import { ProviderError } from '../../whatsapp/errors.js';
+import { ProviderError } from '../../calls/ports/whatsapp-errors.js';
 import { apiError, isUndiciTimeout, networkError, protocolError, timeoutError } from './graph-errors.js';
 import { DEFAULT_RETRY_DELAY_MS, shouldRetry } from './graph-retry.js';
 import type { GraphEdge, GraphOperation, GraphTarget } from './graph-types.js';

@@ -1,4 +1,4 @@
-import { ProviderError } from '../../whatsapp/errors.js';
+import { ProviderError } from '../../calls/ports/whatsapp-errors.js';
 import type { GraphOperation } from './graph-types.js';
 
 /**

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { CallPermission, PermissionLimit } from '../../whatsapp/provider.js';
+import type { CallPermission, PermissionLimit } from '../../calls/ports/whatsapp-provider.js';
 
 /**
  * Checks and maps the 2xx bodies Graph promises (docs/whatsapp-calling.md#call-actions). Each parser throws an Error naming

@@ -1,4 +1,4 @@
-import type { ProviderError } from '../../whatsapp/errors.js';
+import type { ProviderError } from '../../calls/ports/whatsapp-errors.js';
 import type { GraphOperation } from './graph-types.js';
 
 /** Failure classes a retry can be allowed for. 4xx answers and protocol errors are never retried. */

@@ -1,4 +1,4 @@
-import type { ConnectRequest, WhatsAppCalls } from '../../whatsapp/provider.js';
+import type { ConnectRequest, WhatsAppCalls } from '../../calls/ports/whatsapp-provider.js';
 import type { GraphClient } from './graph-client.js';
 import { parseConnectResponse, parseSuccess } from './graph-responses.js';
 import type { CallAction, CallsRequestBody, GraphTarget } from './graph-types.js';

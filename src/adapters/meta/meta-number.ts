@@ -1,7 +1,7 @@
 import type { NumberConfig } from '../../config/schema.js';
 import type { Logger } from '../../logging.js';
 import type { Metrics } from '../../metrics.js';
-import type { WhatsAppCalls, WhatsAppPermissions, WhatsAppSettings } from '../../whatsapp/provider.js';
+import type { WhatsAppCalls, WhatsAppPermissions, WhatsAppSettings } from '../../calls/ports/whatsapp-provider.js';
 import { GraphClient } from './graph-client.js';
 import type { GraphTarget } from './graph-types.js';
 import { MetaCalls } from './meta-calls.js';

@@ -1,4 +1,4 @@
-import type { CallPermission, WhatsAppPermissions } from '../../whatsapp/provider.js';
+import type { CallPermission, WhatsAppPermissions } from '../../calls/ports/whatsapp-provider.js';
 import type { GraphClient } from './graph-client.js';
 import { parseCallPermission, parseMessageId } from './graph-responses.js';
 import type { GraphTarget, PermissionRequestMessageBody } from './graph-types.js';

@@ -1,4 +1,4 @@
-import type { WhatsAppSettings } from '../../whatsapp/provider.js';
+import type { WhatsAppSettings } from '../../calls/ports/whatsapp-provider.js';
 import type { GraphClient } from './graph-client.js';
 import { parseJsonObject, parseSuccess } from './graph-responses.js';
 import type { GraphTarget } from './graph-types.js';

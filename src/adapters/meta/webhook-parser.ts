@@ -1,7 +1,7 @@
 import type {
   AccountNotice, CallAnswered, CallDirection, CallEvent, CallOffered, CallTerminated, PermissionReplied,
   WhatsAppErrorInfo, WhatsAppEvent, WhatsAppUser,
-} from '../../whatsapp/events.js';
+} from '../../calls/ports/whatsapp-events.js';
 import {
   asArray, asBoolean, asNonEmptyString, asNumber, asPhoneDigits, asRecord, asString, describeValue, withoutUndefined,
   type JsonRecord,

@@ -6,7 +6,7 @@
  * Numbers and timestamps may be strings or numbers anywhere (docs/whatsapp-calling.md#graph-api-basics), hence `StrNum`.
  */
 
-import type { CallDirection } from '../../whatsapp/events.js';
+import type { CallDirection } from '../../calls/ports/whatsapp-events.js';
 export type StrNum = string | number;
 
 /** Top-level POST body (docs/whatsapp-calling.md#envelope). */

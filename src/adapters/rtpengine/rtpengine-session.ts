@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { MediaCounters, MediaSession } from '../../calls/ports/media-engine.js';
-import type { CallDirection } from '../../whatsapp/events.js';
+import type { CallDirection } from '../../calls/ports/whatsapp-events.js';
 import type { FlagSets } from './flag-sets.js';
 import { NgError, type EngineAddress, type NgClient, type NgCommand, type NgParams, type NgResponse } from './ng-client.js';
 import type { EnginePool } from './engine-pool.js';

@@ -1,5 +1,5 @@
-import { ProviderError } from '../../../src/whatsapp/errors.js';
-import type { ConnectRequest, WhatsAppCalls } from '../../../src/whatsapp/provider.js';
+import { ProviderError } from '../../../src/calls/ports/whatsapp-errors.js';
+import type { ConnectRequest, WhatsAppCalls } from '../../../src/calls/ports/whatsapp-provider.js';
 
 interface Deferred<T> { promise: Promise<T>; resolve(v: T): void; reject(e: unknown): void }
 function deferred<T>(): Deferred<T> {
