@@ -13,6 +13,7 @@ import { DrachtioPbxDialer } from './adapters/drachtio/uac-leg.js';
 import { PbxTrunkServer } from './adapters/drachtio/pbx-trunk-server.js';
 import { RtpengineMedia } from './adapters/rtpengine/rtpengine-media.js';
 import { WhatsAppCallEnder } from './calls/call-ending.js';
+import { CallEventRouter } from './calls/call-event-router.js';
 import { CallRegistry } from './calls/call-registry.js';
 import { PbxAdmission } from './calls/pbx-admission.js';
 import { PbxCallIntake, type BusinessNumber } from './calls/pbx-call-intake.js';
@@ -20,8 +21,9 @@ import type { MediaEngine } from './calls/ports/media-engine.js';
 import type { PbxDialer } from './calls/ports/sip.js';
 import { WhatsAppCallIntake } from './calls/whatsapp-call-intake.js';
 import { TrunkDirectory } from './calls/trunk-directory.js';
+import { NumberDirectory } from './calls/number-directory.js';
 import { EventDispatcher } from './webhooks/event-dispatcher.js';
-import { createBridgeControl } from './control/bridge-control.js';
+import { ControlPlane } from './control/control-plane.js';
 import type { WhatsAppEvent } from './calls/ports/whatsapp-events.js';
 import { NO_CALL_JOURNAL, type CallJournal } from './journal/call-journal.js';
 import { CrashRecovery } from './journal/crash-recovery.js';
@@ -42,8 +44,8 @@ export interface RunningBridge {
   pbxCalls?: PbxCallIntake;
   /** WhatsApp -> PBX calls enter here (from connect webhooks). */
   whatsappCalls: WhatsAppCallIntake;
-  /** Calling control plane: permission cache and gate, restrictions, SIP mode (src/control). */
-  control: ReturnType<typeof createBridgeControl>;
+  /** Calling control plane: permission cache and gate, restrictions, SIP mode, admin API (src/control). */
+  control: ControlPlane;
   drachtio?: DrachtioConnection;
   /**
    * Drains and stops (SIGTERM/SIGINT; README "Signals and draining"): no new calls from the first
@@ -110,7 +112,9 @@ export async function startBridge(loaded: LoadedConfig, opts: BridgeOptions = {}
   const metrics = new Metrics({ defaultMetrics: true });
   const readiness = new Readiness();
   // Calling control plane: restrictions and SIP mode in /readyz, admin API, permission gate (src/control).
-  const control = createBridgeControl({ config, secrets, logger, metrics, readiness });
+  const directory = new NumberDirectory(config.numbers);
+  const control = new ControlPlane({ config, directory, accessTokens: secrets.accessTokens, logger, metrics });
+  for (const { name, check } of control.readinessChecks()) readiness.register(name, check);
   const registry = new CallRegistry();
   const log = logger.child({ component: 'bridge' });
   // terminate/reject retried until Meta confirms, outside every call's queue (src/calls/call-ending.ts).
@@ -122,7 +126,6 @@ export async function startBridge(loaded: LoadedConfig, opts: BridgeOptions = {}
     const meta = createMetaNumber(n, secrets.accessTokens.get(n.name) ?? '', { logger, metrics });
     numbers.set(n.name, { config: n, calls: meta.calls, close: () => meta.close() });
   }
-  const byPhoneNumberId = new Map(config.numbers.map((n) => [n.phone_number_id, n.name]));
 
   // --- media ---
   let media: MediaEngine | undefined = opts.media;
@@ -144,14 +147,14 @@ export async function startBridge(loaded: LoadedConfig, opts: BridgeOptions = {}
   // --- calls and SIP ---
   const pbxCalls = media
     ? new PbxCallIntake({
-      admission: new PbxAdmission(new Map(config.numbers.map((n) => [n.name, n])), (name) => registry.countForNumber(name)),
+      admission: new PbxAdmission(directory, (name) => registry.countForNumber(name)),
       registry, numbers, media, timing: outboundTiming(config), logger, metrics, permissionGate: control.permissionGate, ender, journal,
+      minSessionExpiresS: config.calls.session_timer.min_se_s,
     })
     : undefined;
   let drachtio: DrachtioConnection | undefined;
   let dialer: PbxDialer | undefined = opts.dialer;
   if (config.drachtio && media && pbxCalls) {
-    const engine = media;
     const intake = pbxCalls;
     // How the SIP legs notice a PBX that vanished without a BYE (RFC 4028 timers, OPTIONS probes).
     const liveness = {
@@ -164,13 +167,7 @@ export async function startBridge(loaded: LoadedConfig, opts: BridgeOptions = {}
     new PbxTrunkServer(drachtio.srf, {
       trunks: new TrunkDirectory(config.trunks),
       passwords: secrets.trunkPasswords,
-      // Stopping: 503 with Retry-After at once. A call that cannot get media must be refused at once
-      // rather than ring into silence.
-      canTakeCalls: async () => {
-        if (!registry.takingCalls) return { ok: false, reason: 'watrunk is shutting down' };
-        return (await engine.ping()) ? { ok: true } : { ok: false, reason: 'media engine (rtpengine) unavailable' };
-      },
-      onCall: async (leg, trunk) => { await intake.handleInvite(leg, trunk); },
+      onInvite: async (invite) => { await intake.handleInvite(invite); },
       liveness,
       logger,
     }).install();
@@ -195,19 +192,17 @@ export async function startBridge(loaded: LoadedConfig, opts: BridgeOptions = {}
   });
   recovery.start();
 
+  // Where each webhook event goes, in order (src/calls/call-event-router.ts).
+  const router = new CallEventRouter({ registry, control, ender, recovery, userCalls: whatsappCalls });
   const dispatcher = new EventDispatcher({
-    numbers: byPhoneNumberId,
+    numbers: directory,
     maxEventAgeS: config.webhook.max_event_age_s,
     dedupeCapacity: config.webhook.dedupe_capacity,
     logger,
     metrics,
     handle: async (event, numberName) => {
       opts.onEvent?.(event, numberName);
-      if (event.kind === 'account.notice' || event.kind === 'permission.replied') { control.handleEvent(event, numberName); return; }
-      if (event.kind === 'call.terminated') ender.endedByWhatsApp(event.callId);
-      if (recovery.claim(event)) return;
-      const routed = registry.route(event);
-      if (routed === 'unmatched' && event.kind === 'call.offered' && numberName) await whatsappCalls.handleOffer(event, numberName);
+      await router.route(event, numberName);
     },
   });
 
@@ -217,7 +212,7 @@ export async function startBridge(loaded: LoadedConfig, opts: BridgeOptions = {}
   const { publicApp: app, publicUrl: url, internalApp, internalUrl } = await startHttpListeners({
     config, logger, metrics, readiness,
     ...(opts.port !== undefined && { publicPort: opts.port }),
-    attachInternal: (internal) => control.attach(internal),
+    attachInternal: (internal) => control.attach(internal, secrets.adminToken),
     webhook: {
       verifyToken: secrets.verifyToken,
       verifier: new WebhookVerifier(secrets.appSecret),

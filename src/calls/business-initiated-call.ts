@@ -5,12 +5,16 @@ import type { CallEvent, CallTerminated } from './ports/whatsapp-events.js';
 import type { WhatsAppCalls } from './ports/whatsapp-provider.js';
 import { CallEnding, endOnWhatsApp } from './call-ending.js';
 import { CallRecord } from './call-record.js';
+import { SHUTTING_DOWN } from './pbx-invite-checks.js';
 import {
-  NO_ANSWER, REJECTED, byeReason, failureHeaders, mapProviderError, mapTerminateBeforeAnswer,
+  BYE_SHUTTING_DOWN, byeAfterMediaTimeout, byeAfterWhatsAppEnded, endedByWhatsApp, failed, type EndedBy, type Ending,
+} from './call-outcome.js';
+import {
+  NO_ANSWER, REJECTED, failureHeaders, mapProviderError, mapTerminateBeforeAnswer,
   type SipFailureResponse,
 } from './failure-mapping.js';
 import { MediaWatch, type MediaTimeout, type MediaWatchTiming } from './media-watch.js';
-import { checkPbxOffer, restoreDeclined, type DeclinedMedia } from './pbx-sdp.js';
+import { restoreDeclined, type DeclinedMedia } from './pbx-sdp.js';
 import { PbxReoffers } from './pbx-reoffer.js';
 import type { MediaSession } from './ports/media-engine.js';
 import type { PbxUasLeg, SipHangup, SipHeaders } from './ports/sip.js';
@@ -50,6 +54,8 @@ export type PermissionVerdict = { allow: true; warning?: string } | ({ allow: fa
 export interface BusinessInitiatedCallDeps {
   id: string;
   leg: PbxUasLeg;
+  /** The PBX's offer as the INVITE checks accepted it (pbx-invite-checks.ts): other streams declined. */
+  pbxOffer: { sdp: string; declined: DeclinedMedia[] };
   media: MediaSession;
   calls: WhatsAppCalls;
   numberName: string;
@@ -124,13 +130,12 @@ export class BusinessInitiatedCall {
     this.stopping = true;
     return this.queue.push(async () => {
       if (this.stateValue === 'ended') return;
-      this.record.endedBy = 'watrunk';
       await this.terminateWhatsApp();
       if (this.stateValue === 'answered') {
-        await this.d.leg.hangup({ Reason: 'Q.850;cause=41;text="watrunk shutting down"' });
-        await this.end('shutdown');
+        await this.d.leg.hangup(BYE_SHUTTING_DOWN);
+        await this.end({ outcome: 'shutdown', endedBy: 'watrunk' });
       } else {
-        await this.fail({ status: 503, reason: 'Service Unavailable', warning: 'watrunk is shutting down', cause: 'shutdown', retryAfter: 5 });
+        await this.fail(SHUTTING_DOWN, 'watrunk');
       }
     });
   }
@@ -161,14 +166,7 @@ export class BusinessInitiatedCall {
       }
       if (verdict.warning) this.log.warn(verdict.warning);
     }
-    const pbxOffer = checkPbxOffer(this.d.leg.sdp);
-    if (!pbxOffer.ok) {
-      this.log.warn({ warning: pbxOffer.warning }, 'the PBX\'s SDP offer cannot be bridged: 488');
-      return this.fail({ status: 488, reason: 'Not Acceptable Here', warning: pbxOffer.warning, cause: pbxOffer.cause });
-    }
-    if (pbxOffer.declined.length > 0 || pbxOffer.removedPayloads.length > 0) {
-      this.log.info({ declined: pbxOffer.declined.map((m) => m.line), removedPayloads: pbxOffer.removedPayloads }, 'streams or payloads of the PBX offer declined');
-    }
+    const pbxOffer = this.d.pbxOffer;
     this.declined = pbxOffer.declined;
     let offer: string;
     try {
@@ -200,11 +198,10 @@ export class BusinessInitiatedCall {
   private async onConnectFailed(err: unknown): Promise<void> {
     if (err instanceof ProviderError) {
       const f = mapProviderError(err);
-      this.record.waErrorCode = err.code;
       const ctx = { err: err.toLog(), sipStatus: f.status };
       if (f.loud) this.log.error(ctx, `WhatsApp refused the call: ${f.warning} — check the business number's configuration`);
       else this.log.warn(ctx, `WhatsApp refused the call: ${f.warning}`);
-      return this.fail(f);
+      return this.fail(f, 'whatsapp', err.code);
     }
     this.log.error({ err }, 'connect failed unexpectedly');
     return this.fail({ status: 500, reason: 'Server Internal Error', warning: 'internal error', cause: 'internal' });
@@ -226,9 +223,7 @@ export class BusinessInitiatedCall {
       case 'call.answered': return this.onSdpAnswer(e.sdpAnswer);
       case 'call.ringing': return this.onRinging();
       case 'call.accepted': return this.onAccepted();
-      case 'call.rejected':
-        this.record.endedBy = 'whatsapp';
-        return this.fail(REJECTED);
+      case 'call.rejected': return this.fail(REJECTED, 'whatsapp');
       case 'call.terminated': return this.onTerminated(e);
       case 'call.offered':
         this.log.warn({ waCallId: e.callId }, 'user-initiated connect matched a PBX call: ignored');
@@ -275,18 +270,14 @@ export class BusinessInitiatedCall {
   }
 
   private async onTerminated(e: CallTerminated): Promise<void> {
-    this.record.endedBy = 'whatsapp';
-    if (e.durationS !== undefined) this.record.waDurationS = e.durationS;
-    if (e.errors[0]) this.record.waErrorCode = e.errors[0].code;
     if (this.stateValue === 'answered') {
-      const headers: SipHeaders = { Reason: byeReason(e), ...this.waHeaders() };
-      if (e.durationS !== undefined) headers['X-WA-Call-Duration'] = String(e.durationS);
-      await this.d.leg.hangup(headers);
-      return this.end('completed');
+      await this.d.leg.hangup(byeAfterWhatsAppEnded(e, this.waCallId));
+      return this.end(endedByWhatsApp(e, 'completed'));
     }
     const f = mapTerminateBeforeAnswer(e);
     this.log.info({ status: e.status, errors: e.errors.map((x) => x.code), sipStatus: f.status }, 'WhatsApp ended the call before answer');
-    return this.fail(f);
+    this.d.leg.reject(f.status, f.reason, failureHeaders(f));
+    return this.end(endedByWhatsApp(e, 'failed', { sipStatus: f.status, cause: f.cause }));
   }
 
   // --- answer ---------------------------------------------------------------------------------
@@ -317,12 +308,10 @@ export class BusinessInitiatedCall {
       await this.d.leg.answer(this.pbxSdp, this.waHeaders());
     } catch (err) {
       this.log.warn({ err }, 'the PBX leg could not be answered (cancelled meanwhile?)');
-      this.record.endedBy = 'pbx';
       await this.terminateWhatsApp();
-      return this.end('pbx_gone');
+      return this.end({ outcome: 'pbx_gone', endedBy: 'pbx' });
     }
     this.record.answered();
-    this.record.sipStatus = 200;
     this.log.info({ trigger }, 'call answered');
     this.watchMedia();
   }
@@ -343,40 +332,31 @@ export class BusinessInitiatedCall {
     if (this.stateValue !== 'answered') return;
     const side = cause === 'pbx_media_timeout' ? 'the PBX' : 'WhatsApp';
     this.log.warn({ cause, silentForMs }, `no media from ${side}: ending the call`);
-    this.record.endedBy = 'watrunk';
-    this.record.cause = cause;
     await this.terminateWhatsApp();
-    // Q.850 cause 102: recovery on timer expiry.
-    await this.d.leg.hangup({ Reason: `Q.850;cause=102;text="no media from ${side}"`, ...this.waHeaders() });
-    await this.end('media_timeout');
+    await this.d.leg.hangup(byeAfterMediaTimeout(side, this.waCallId));
+    await this.end({ outcome: 'media_timeout', endedBy: 'watrunk', cause });
   }
 
   // --- PBX side -------------------------------------------------------------------------------
 
   private async onPbxCancel(): Promise<void> {
     if (this.stateValue === 'ended') return;
-    this.record.endedBy = 'pbx';
-    this.record.sipStatus = 487;
     this.log.info('PBX cancelled the call');
     // setUp() runs first in the queue and calls this as soon as it sees the cancelled flag, so a
     // connect in flight is terminated the moment it returns its call id.
     await this.terminateWhatsApp();
-    await this.end('cancelled');
+    await this.end({ outcome: 'cancelled', endedBy: 'pbx', sipStatus: 487 });
   }
 
   private async onPbxHangup(info: SipHangup): Promise<void> {
     if (this.stateValue === 'ended') return;
-    if (info.lost) {
-      // The SIP adapter found the PBX unreachable and has already sent BYE.
-      this.record.endedBy = 'watrunk';
-      this.record.cause = info.lost;
-      this.log.warn({ cause: info.lost }, 'the PBX stopped answering in the dialog: ending the call');
-    } else {
-      this.record.endedBy = 'pbx';
-      this.log.info('PBX hung up');
-    }
+    // With `lost`, the SIP adapter found the PBX unreachable and has already sent BYE.
+    if (info.lost) this.log.warn({ cause: info.lost }, 'the PBX stopped answering in the dialog: ending the call');
+    else this.log.info('PBX hung up');
     await this.terminateWhatsApp();
-    await this.end(info.lost ? 'pbx_lost' : 'completed');
+    await this.end(info.lost
+      ? { outcome: 'pbx_lost', endedBy: 'watrunk', cause: info.lost }
+      : { outcome: 'completed', endedBy: 'pbx' });
   }
 
   private async onPbxReoffer(sdp: string): Promise<string> {
@@ -389,27 +369,25 @@ export class BusinessInitiatedCall {
   private async onNoAnswer(): Promise<void> {
     if (this.stateValue === 'answered' || this.stateValue === 'ended') return;
     this.log.info({ afterMs: this.d.timing.noAnswerTimeoutMs }, 'no answer from the WhatsApp user in time');
-    this.record.endedBy = 'watrunk';
     await this.terminateWhatsApp();
-    return this.fail(NO_ANSWER);
+    return this.fail(NO_ANSWER, 'watrunk');
   }
 
   private async terminateWhatsApp(): Promise<void> {
     if (this.waCallId) await endOnWhatsApp(this.d.calls, 'terminate', this.waCallId, this.log);
   }
 
-  private async fail(f: SipFailureResponse): Promise<void> {
+  /** The call was never answered: the PBX gets `f` as the final response. */
+  private async fail(f: SipFailureResponse, endedBy?: EndedBy, waErrorCode?: number): Promise<void> {
     if (this.stateValue === 'ended') return;
-    this.record.sipStatus = f.status;
-    this.record.cause = f.cause;
     this.d.leg.reject(f.status, f.reason, failureHeaders(f));
-    await this.end('failed');
+    await this.end(failed(f, endedBy, waErrorCode));
   }
 
-  private end(outcome: string): Promise<void> {
+  private end(ending: Ending): Promise<void> {
     this.stateValue = 'ended';
     this.clearTimers();
-    return this.ending.run(outcome);
+    return this.ending.run(ending);
   }
 
   private clearTimers(): void {

@@ -4,6 +4,7 @@ import type { Metrics } from '../metrics.js';
 import { ProviderError } from './ports/whatsapp-errors.js';
 import type { WhatsAppCalls } from './ports/whatsapp-provider.js';
 import type { CallRecord } from './call-record.js';
+import type { Ending } from './call-outcome.js';
 import type { MediaSession } from './ports/media-engine.js';
 
 /**
@@ -21,9 +22,10 @@ export class CallEnding {
     return this.running !== undefined;
   }
 
-  run(outcome: string): Promise<void> {
+  /** Ends the call once; the CDR is filled from `ending` (the first ending wins). */
+  run(ending: Ending): Promise<void> {
     if (this.running) return this.running;
-    this.d.record.outcome = outcome;
+    this.d.record.end(ending);
     this.running = this.d.media.close()
       .catch((err: unknown) => this.d.log.error({ err }, 'media session close failed'))
       .then(() => {

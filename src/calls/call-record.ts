@@ -1,6 +1,7 @@
 import type { Logger } from '../logging.js';
 import type { Metrics } from '../metrics.js';
 
+import type { CallOutcome, EndedBy, Ending } from './call-outcome.js';
 import type { CallDirection } from './ports/whatsapp-events.js';
 
 /**
@@ -15,9 +16,9 @@ export class CallRecord {
   waCallId?: string;
   sipStatus?: number;
   waErrorCode?: number;
-  outcome = 'unknown';
+  outcome: CallOutcome | 'unknown' = 'unknown';
   cause?: string;
-  endedBy?: 'pbx' | 'whatsapp' | 'watrunk';
+  endedBy?: EndedBy;
   waDurationS?: number;
   private active = false;
 
@@ -43,8 +44,19 @@ export class CallRecord {
 
   answered(): void {
     this.answeredAt = Date.now();
+    this.sipStatus = 200;
     this.firstResponse();
     this.metrics.callsAnswered.inc({ direction: this.direction, number: this.fields.number });
+  }
+
+  /** How the call ended (CallEnding.run): the CDR's outcome, cause, statuses and who ended it. */
+  end(e: Ending): void {
+    this.outcome = e.outcome;
+    if (e.endedBy !== undefined) this.endedBy = e.endedBy;
+    if (e.cause !== undefined) this.cause = e.cause;
+    if (e.sipStatus !== undefined) this.sipStatus = e.sipStatus;
+    if (e.waErrorCode !== undefined) this.waErrorCode = e.waErrorCode;
+    if (e.waDurationS !== undefined) this.waDurationS = e.waDurationS;
   }
 
   /** Writes the CDR. Idempotent. Give it the base logger: the CDR carries its own ids. */

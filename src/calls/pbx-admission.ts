@@ -1,19 +1,17 @@
 import type { NumberConfig, TrunkConfig } from '../config/schema.js';
 import { normalizeDialed } from './dial-plan.js';
-import type { PbxUasLeg } from './ports/sip.js';
+import type { NumberDirectory } from './number-directory.js';
+import type { SipFailureResponse } from './failure-mapping.js';
+import type { PbxUasLeg, SipHeaders } from './ports/sip.js';
 import { TokenBucket } from './rate-limiter.js';
 
-export type Admission =
-  | { ok: true; number: NumberConfig; callee: string }
-  | { ok: false; status: number; reason: string; warning: string; retryAfter?: number; cause: string };
-
-function digitsOf(s: string): string {
-  return s.replace(/[^0-9]/g, '');
-}
+/** A refusal of an INVITE: the SIP final response the PBX gets, with a Warning text. */
+export type Refusal = SipFailureResponse & { headers?: SipHeaders };
 
 /**
- * The checks an INVITE from a known trunk passes before anything is sent to Meta: which business
- * number it calls from, what it dialed (normalized), and capacity (trunk CPS, per-number cap).
+ * What an INVITE from a known trunk is checked against once its SDP is known to be usable: which
+ * business number it calls from, what it dialed, and capacity. The order the checks run in is in
+ * src/calls/pbx-invite-checks.ts.
  *
  * Business number selection, in order: the trunk's `number_header` (a number name or its digits),
  * then the From user when it equals one of the trunk's business numbers, then the trunk's first
@@ -23,43 +21,47 @@ export class PbxAdmission {
   private readonly buckets = new Map<string, TokenBucket>();
 
   constructor(
-    private readonly numbers: ReadonlyMap<string, NumberConfig>,
+    private readonly numbers: NumberDirectory,
     private readonly activeCalls: (numberName: string) => number,
     private readonly now: () => number = Date.now,
   ) {}
 
-  admit(trunk: TrunkConfig, leg: PbxUasLeg): Admission {
-    if (!leg.sdp) {
-      return { ok: false, status: 488, reason: 'Not Acceptable Here', warning: 'INVITE without SDP (late offer) is not supported', cause: 'no_sdp' };
-    }
-    const picked = this.pickNumber(trunk, leg);
-    if ('status' in picked) return picked;
-    const dialed = normalizeDialed(leg.requestUser || leg.to.user, trunk.dial_plan);
-    if (!dialed.ok) {
-      return { ok: false, status: 484, reason: 'Address Incomplete', warning: `cannot turn the dialed number into a WhatsApp number: ${dialed.reason}`, cause: 'bad_number' };
-    }
-    if (!this.bucket(trunk).tryTake()) {
-      return { ok: false, status: 503, reason: 'Trunk Call Rate Exceeded', warning: `more than ${trunk.max_cps} calls per second from trunk ${trunk.name}`, retryAfter: 1, cause: 'trunk_cps' };
-    }
-    if (this.activeCalls(picked.name) >= picked.max_concurrent_calls) {
-      return { ok: false, status: 503, reason: 'Too Many Calls', warning: `business number ${picked.name} has ${picked.max_concurrent_calls} calls in progress`, retryAfter: 5, cause: 'number_concurrency' };
-    }
-    return { ok: true, number: picked, callee: dialed.digits };
+  /** The business number the call goes out from, or 403. */
+  businessNumber(trunk: TrunkConfig, leg: PbxUasLeg): NumberConfig | Refusal {
+    return this.pickNumber(trunk, leg);
   }
 
-  private pickNumber(trunk: TrunkConfig, leg: PbxUasLeg): NumberConfig | Extract<Admission, { ok: false }> {
-    const allowed = trunk.numbers.map((n) => this.numbers.get(n)).filter((n): n is NumberConfig => n !== undefined);
-    const find = (wanted: string) => allowed.find((n) => n.name === wanted || (digitsOf(wanted) !== '' && n.display_number === digitsOf(wanted)));
-    const fromHeader = leg.header(trunk.number_header);
-    if (fromHeader !== undefined && fromHeader.trim() !== '') {
-      const n = find(fromHeader.trim());
+  /** The dialed number in WhatsApp's form (digits with country code), or 484. */
+  dialed(trunk: TrunkConfig, leg: PbxUasLeg): { callee: string } | Refusal {
+    const dialed = normalizeDialed(leg.requestUser || leg.to.user, trunk.dial_plan);
+    if (dialed.ok) return { callee: dialed.digits };
+    return { status: 484, reason: 'Address Incomplete', warning: `cannot turn the dialed number into a WhatsApp number: ${dialed.reason}`, cause: 'bad_number' };
+  }
+
+  /** Takes one call from the trunk's calls-per-second budget, or 503. */
+  takeCallSlot(trunk: TrunkConfig): Refusal | undefined {
+    if (this.bucket(trunk).tryTake()) return undefined;
+    return { status: 503, reason: 'Trunk Call Rate Exceeded', warning: `more than ${trunk.max_cps} calls per second from trunk ${trunk.name}`, retryAfter: 1, cause: 'trunk_cps' };
+  }
+
+  /** Whether the business number is below max_concurrent_calls, or 503. */
+  numberHasRoom(number: NumberConfig): Refusal | undefined {
+    if (this.activeCalls(number.name) < number.max_concurrent_calls) return undefined;
+    return { status: 503, reason: 'Too Many Calls', warning: `business number ${number.name} has ${number.max_concurrent_calls} calls in progress`, retryAfter: 5, cause: 'number_concurrency' };
+  }
+
+  private pickNumber(trunk: TrunkConfig, leg: PbxUasLeg): NumberConfig | Refusal {
+    const allowed = trunk.numbers.map((n) => this.numbers.byName(n)).filter((n): n is NumberConfig => n !== undefined);
+    const fromHeader = leg.header(trunk.number_header)?.trim();
+    if (fromHeader) {
+      const n = [this.numbers.byName(fromHeader), this.numbers.byDigits(fromHeader)].find((x) => x !== undefined && allowed.includes(x));
       if (n) return n;
-      return { ok: false, status: 403, reason: 'Business Number Not Allowed', warning: `trunk ${trunk.name} may not call from "${fromHeader.trim()}"`, cause: 'number_not_allowed' };
+      return { status: 403, reason: 'Business Number Not Allowed', warning: `trunk ${trunk.name} may not call from "${fromHeader}"`, cause: 'number_not_allowed' };
     }
-    const fromUser = allowed.find((n) => n.display_number === digitsOf(leg.from.user));
-    if (fromUser) return fromUser;
+    const fromUser = this.numbers.byDigits(leg.from.user);
+    if (fromUser && allowed.includes(fromUser)) return fromUser;
     const first = allowed[0];
-    if (!first) return { ok: false, status: 403, reason: 'Business Number Not Allowed', warning: `trunk ${trunk.name} has no usable business number`, cause: 'number_not_allowed' };
+    if (!first) return { status: 403, reason: 'Business Number Not Allowed', warning: `trunk ${trunk.name} has no usable business number`, cause: 'number_not_allowed' };
     return first;
   }
 

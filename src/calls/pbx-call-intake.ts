@@ -7,11 +7,12 @@ import type { Metrics } from '../metrics.js';
 import type { WhatsAppCalls } from './ports/whatsapp-provider.js';
 import { WhatsAppCallEnder } from './call-ending.js';
 import type { CallRegistry } from './call-registry.js';
-import { failureHeaders, type SipFailureResponse } from './failure-mapping.js';
+import { failureHeaders } from './failure-mapping.js';
 import { BusinessInitiatedCall, type BusinessInitiatedTiming, type PermissionVerdict } from './business-initiated-call.js';
 import type { PbxAdmission } from './pbx-admission.js';
 import type { MediaEngine } from './ports/media-engine.js';
-import type { PbxUasLeg } from './ports/sip.js';
+import type { PbxInvite } from './ports/sip.js';
+import { runInviteChecks } from './pbx-invite-checks.js';
 
 /** watrunk's own call id: short, unique, safe in biz_opaque_callback_data and as rtpengine call-id. */
 export function newCallId(): string {
@@ -32,7 +33,7 @@ export interface PbxCallIntakeDeps {
   logger: Logger;
   metrics: Metrics;
   newId?: () => string;
-  /** Call-permission check per trunk policy (src/control/permission-gate.ts). */
+  /** Call-permission check per trunk policy (src/permissions/permission-gate.ts). */
   permissionGate?: {
     decide(policy: TrunkConfig['permission_policy'], numberName: string, user: string): Promise<PermissionVerdict>;
   };
@@ -40,12 +41,11 @@ export interface PbxCallIntakeDeps {
   ender?: WhatsAppCallEnder;
   /** Live WhatsApp calls on disk for crash recovery (default: none). */
   journal?: CallJournal;
+  /** calls.session_timer.min_se_s: a PBX asking for less gets 422 (default 90, RFC 4028's floor). */
+  minSessionExpiresS?: number;
 }
 
-/** The answer to an INVITE while watrunk is stopping (README "Signals and draining"). */
-export const SHUTTING_DOWN: SipFailureResponse = { status: 503, reason: 'Service Unavailable', warning: 'watrunk is shutting down', retryAfter: 5, cause: 'shutdown' };
-
-/** Takes an INVITE from a known trunk: admission checks, then one BusinessInitiatedCall object for the call. */
+/** Takes a PBX's INVITE: the checks of pbx-invite-checks.ts, then one BusinessInitiatedCall object for the call. */
 export class PbxCallIntake {
   private readonly log: Logger;
   private readonly ender: WhatsAppCallEnder;
@@ -55,21 +55,29 @@ export class PbxCallIntake {
     this.ender = d.ender ?? new WhatsAppCallEnder({ logger: d.logger, metrics: d.metrics });
   }
 
-  async handleInvite(leg: PbxUasLeg, trunk: TrunkConfig): Promise<BusinessInitiatedCall | undefined> {
-    if (!this.d.registry.takingCalls) {
-      this.log.info({ trunk: trunk.name, sipCallId: leg.sipCallId }, 'INVITE refused: watrunk is shutting down');
-      this.d.metrics.callFailures.inc({ direction: 'BUSINESS_INITIATED', cause: SHUTTING_DOWN.cause });
-      leg.reject(SHUTTING_DOWN.status, SHUTTING_DOWN.reason, failureHeaders(SHUTTING_DOWN));
+  /** Runs the INVITE checks in their order (pbx-invite-checks.ts); an admitted INVITE becomes a call. */
+  async handleInvite(invite: PbxInvite): Promise<BusinessInitiatedCall | undefined> {
+    const { leg } = invite;
+    const r = await runInviteChecks(invite, {
+      admission: this.d.admission,
+      minSessionExpiresS: this.d.minSessionExpiresS ?? 90,
+      takingCalls: () => this.d.registry.takingCalls,
+      mediaUp: () => this.d.media.ping(),
+    });
+    if ('answeredBySip' in r) return undefined;
+    if ('refused' in r) {
+      const f = r.refused;
+      this.log.warn({ trunk: r.trunk?.name, check: r.check, sipCallId: leg.sipCallId, from: leg.from.user, to: leg.requestUser, status: f.status, cause: f.cause }, `INVITE refused: ${f.warning}`);
+      this.d.metrics.callFailures.inc({ direction: 'BUSINESS_INITIATED', cause: f.cause });
+      leg.reject(f.status, f.reason, { ...failureHeaders(f), ...f.headers });
       return undefined;
     }
-    const a = this.d.admission.admit(trunk, leg);
-    if (!a.ok) {
-      this.log.warn({ trunk: trunk.name, sipCallId: leg.sipCallId, from: leg.from.user, to: leg.requestUser, status: a.status, cause: a.cause }, `INVITE refused: ${a.warning}`);
-      this.d.metrics.callFailures.inc({ direction: 'BUSINESS_INITIATED', cause: a.cause });
-      leg.reject(a.status, a.reason, failureHeaders(a));
-      return undefined;
+    const { trunk, number, callee, offer } = r.admitted;
+    if (offer.declined.length > 0 || offer.removedPayloads.length > 0) {
+      this.log.info({ sipCallId: leg.sipCallId, declined: offer.declined.map((m) => m.line), removedPayloads: offer.removedPayloads }, 'streams or payloads of the PBX offer declined');
     }
-    const business = this.d.numbers.get(a.number.name);
+    const a = { number, callee };
+    const business = this.d.numbers.get(number.name);
     if (!business) {
       leg.reject(500, 'Server Internal Error');
       return undefined;
@@ -82,6 +90,7 @@ export class PbxCallIntake {
     const call: BusinessInitiatedCall = new BusinessInitiatedCall({
       id,
       leg,
+      pbxOffer: offer,
       media: this.d.media.createSession(id),
       calls: whatsapp,
       numberName: a.number.name,

@@ -5,7 +5,7 @@ import type { CallEvent, CallOffered, CallTerminated } from './ports/whatsapp-ev
 import type { WhatsAppCalls } from './ports/whatsapp-provider.js';
 import { CallEnding, endOnWhatsApp } from './call-ending.js';
 import { CallRecord } from './call-record.js';
-import { byeReason } from './failure-mapping.js';
+import { BYE_SHUTTING_DOWN, byeAfterMediaTimeout, byeAfterWhatsAppEnded, endedByWhatsApp, type Ending } from './call-outcome.js';
 import type { InboundRoute } from './inbound-route.js';
 import { MediaWatch, type MediaTimeout, type MediaWatchTiming } from './media-watch.js';
 import { PbxReoffers } from './pbx-reoffer.js';
@@ -97,16 +97,15 @@ export class UserInitiatedCall {
     this.stopping = true;
     return this.queue.push(async () => {
       if (this.stateValue === 'ended') return;
-      this.record.endedBy = 'watrunk';
       if (this.stateValue === 'answered') {
         // WhatsApp first: it bills, and a BYE to a vanished PBX can take 32 s (RFC 3261 timer F).
         await this.terminateWhatsApp();
-        await this.leg?.hangup({ Reason: 'Q.850;cause=41;text="watrunk shutting down"' });
+        await this.leg?.hangup(BYE_SHUTTING_DOWN);
       } else {
         this.leg?.cancel();
         await this.rejectWhatsApp();
       }
-      await this.end('shutdown');
+      await this.end({ outcome: 'shutdown', endedBy: 'watrunk' });
     });
   }
 
@@ -124,9 +123,8 @@ export class UserInitiatedCall {
       await this.d.media.blockToWhatsApp();
     } catch (err) {
       this.log.error({ err }, 'media engine could not take WhatsApp\'s offer: rejecting');
-      this.record.cause = 'media_error';
       await this.rejectWhatsApp();
-      return this.end('failed');
+      return this.end({ outcome: 'failed', endedBy: 'watrunk', cause: 'media_error' });
     }
     // Stopping: the PBX is not rung; the queued shutdown rejects on WhatsApp.
     if (this.stateValue === 'ended' || this.stopping) return;
@@ -190,7 +188,6 @@ export class UserInitiatedCall {
     await this.d.media.unblockToWhatsApp().catch((err: unknown) => this.log.error({ err }, 'could not release media toward WhatsApp'));
     this.stateValue = 'answered';
     this.record.answered();
-    this.record.sipStatus = 200;
     this.log.info({ preAccepted: this.preAccepted }, 'call answered');
     this.watchMedia();
   }
@@ -210,48 +207,36 @@ export class UserInitiatedCall {
     if (this.stateValue !== 'answered') return;
     const side = cause === 'pbx_media_timeout' ? 'the PBX' : 'WhatsApp';
     this.log.warn({ cause, silentForMs }, `no media from ${side}: ending the call`);
-    this.record.endedBy = 'watrunk';
-    this.record.cause = cause;
     await this.terminateWhatsApp();
-    // Q.850 cause 102: recovery on timer expiry.
-    await this.leg?.hangup({ Reason: `Q.850;cause=102;text="no media from ${side}"`, 'X-WA-Call-Id': this.d.offer.callId });
-    await this.end('media_timeout');
+    await this.leg?.hangup(byeAfterMediaTimeout(side, this.d.offer.callId));
+    await this.end({ outcome: 'media_timeout', endedBy: 'watrunk', cause });
   }
 
   private async onPbxFailed(err: unknown): Promise<void> {
     if (this.stateValue === 'ended') return;
     const status = err instanceof SipFailure ? err.status : 500;
-    this.record.sipStatus = status;
-    this.record.cause = `pbx_${status}`;
-    this.record.endedBy = 'pbx';
     this.log.info({ status, reason: (err as Error)?.message }, 'the PBX refused the call: rejecting on WhatsApp');
     await this.rejectWhatsApp();
-    await this.end('failed');
+    await this.end({ outcome: 'failed', endedBy: 'pbx', sipStatus: status, cause: `pbx_${status}` });
   }
 
   private async onPbxHangup(info: SipHangup): Promise<void> {
     if (this.stateValue === 'ended') return;
-    if (info.lost) {
-      // The SIP adapter found the PBX unreachable and has already sent BYE.
-      this.record.endedBy = 'watrunk';
-      this.record.cause = info.lost;
-      this.log.warn({ cause: info.lost }, 'the PBX stopped answering in the dialog: ending the call');
-    } else {
-      this.record.endedBy = 'pbx';
-      this.log.info('PBX hung up');
-    }
+    // With `lost`, the SIP adapter found the PBX unreachable and has already sent BYE.
+    if (info.lost) this.log.warn({ cause: info.lost }, 'the PBX stopped answering in the dialog: ending the call');
+    else this.log.info('PBX hung up');
     await this.terminateWhatsApp();
-    await this.end(info.lost ? 'pbx_lost' : 'completed');
+    await this.end(info.lost
+      ? { outcome: 'pbx_lost', endedBy: 'watrunk', cause: info.lost }
+      : { outcome: 'completed', endedBy: 'pbx' });
   }
 
   private async onRingTimeout(): Promise<void> {
     if (this.stateValue !== 'ringing' && this.stateValue !== 'early_media') return;
     this.log.info({ afterMs: this.d.ringTimeoutMs }, 'the PBX did not answer in time: CANCEL and reject');
-    this.record.endedBy = 'watrunk';
-    this.record.cause = 'pbx_no_answer';
     this.leg?.cancel();
     await this.rejectWhatsApp();
-    await this.end('no_answer');
+    await this.end({ outcome: 'no_answer', endedBy: 'watrunk', cause: 'pbx_no_answer' });
   }
 
   // --- WhatsApp side --------------------------------------------------------------------------
@@ -262,18 +247,13 @@ export class UserInitiatedCall {
   }
 
   private async onTerminated(e: CallTerminated): Promise<void> {
-    this.record.endedBy = 'whatsapp';
-    if (e.durationS !== undefined) this.record.waDurationS = e.durationS;
-    if (e.errors[0]) this.record.waErrorCode = e.errors[0].code;
     if (this.stateValue === 'answered') {
-      const headers = { Reason: byeReason(e), 'X-WA-Call-Id': this.d.offer.callId, ...(e.durationS !== undefined ? { 'X-WA-Call-Duration': String(e.durationS) } : {}) };
-      await this.leg?.hangup(headers);
-      return this.end('completed');
+      await this.leg?.hangup(byeAfterWhatsAppEnded(e, this.d.offer.callId));
+      return this.end(endedByWhatsApp(e, 'completed'));
     }
     this.log.info({ status: e.status, errors: e.errors.map((x) => x.code) }, 'WhatsApp ended the call before the PBX answered: CANCEL');
-    this.record.cause = 'caller_gone';
     this.leg?.cancel();
-    return this.end('cancelled');
+    return this.end(endedByWhatsApp(e, 'cancelled', { cause: 'caller_gone' }));
   }
 
   private async makeAnswer(pbxSdp: string): Promise<boolean> {
@@ -283,11 +263,10 @@ export class UserInitiatedCall {
       return this.stateValue !== 'ended';
     } catch (err) {
       this.log.error({ err }, 'media engine refused the PBX\'s SDP');
-      this.record.cause = 'media_error';
       this.leg?.cancel();
       await this.leg?.hangup();
       await this.rejectWhatsApp();
-      await this.end('failed');
+      await this.end({ outcome: 'failed', endedBy: 'watrunk', cause: 'media_error' });
       return false;
     }
   }
@@ -296,13 +275,14 @@ export class UserInitiatedCall {
   private async whatsappActionFailed(action: string, err: unknown): Promise<void> {
     const detail = err instanceof ProviderError ? err.toLog() : err;
     this.log.error({ err: detail, action }, `${action} failed: ending the call on both sides`);
-    if (err instanceof ProviderError) this.record.waErrorCode = err.code;
-    this.record.cause = `${action}_failed`;
     this.leg?.cancel();
     await this.leg?.hangup({ Reason: `Q.850;cause=41;text="WhatsApp ${action} failed"` });
     if (action === 'accept') await this.terminateWhatsApp();
     else await this.rejectWhatsApp();
-    await this.end('failed');
+    await this.end({
+      outcome: 'failed', endedBy: 'whatsapp', cause: `${action}_failed`,
+      ...(err instanceof ProviderError ? { waErrorCode: err.code } : {}),
+    });
   }
 
   private rejectWhatsApp(): Promise<void> {
@@ -313,10 +293,10 @@ export class UserInitiatedCall {
     return endOnWhatsApp(this.d.calls, 'terminate', this.d.offer.callId, this.log);
   }
 
-  private end(outcome: string): Promise<void> {
+  private end(ending: Ending): Promise<void> {
     this.stateValue = 'ended';
     this.watch?.stop();
     if (this.ringTimer) clearTimeout(this.ringTimer);
-    return this.ending.run(outcome);
+    return this.ending.run(ending);
   }
 }

@@ -1,7 +1,8 @@
 import { pino } from 'pino';
 import { ConfigError, readYamlFile, validateConfig } from '../config/load.js';
 import type { ConfigFile } from '../config/schema.js';
-import { createControlPlane, type ControlPlane } from '../control/control-plane.js';
+import { NumberDirectory } from '../calls/number-directory.js';
+import { ControlPlane } from '../control/control-plane.js';
 import { createLogger, type Logger } from '../logging.js';
 import { Metrics } from '../metrics.js';
 
@@ -19,12 +20,12 @@ export interface ControlContext {
 }
 
 /** Reads and validates the YAML file; throws ConfigError naming every bad key. */
-export function readConfigFile(file: string): ConfigFile {
+function readConfigFile(file: string): ConfigFile {
   return validateConfig(readYamlFile(file), file);
 }
 
 /** Access tokens of the numbers (all of them, or only `onlyNumber`), naming each unset variable. */
-export function resolveAccessTokens(config: ConfigFile, env: NodeJS.ProcessEnv, file?: string, onlyNumber?: string): Map<string, string> {
+function resolveAccessTokens(config: ConfigFile, env: NodeJS.ProcessEnv, file?: string, onlyNumber?: string): Map<string, string> {
   const problems: string[] = [];
   const tokens = new Map<string, string>();
   config.numbers.forEach((n, i) => {
@@ -46,16 +47,11 @@ export interface OpenOptions {
 export function openControlContext(file: string, opts: OpenOptions = {}): ControlContext {
   const config = readConfigFile(file);
   const env = opts.env ?? process.env;
-  const wanted = opts.number !== undefined ? numberNameOf(config, opts.number) : undefined;
+  const directory = new NumberDirectory(config.numbers);
+  // The number a command is about, by name, phone_number_id or display number; an unknown one is reported by the command.
+  const wanted = opts.number !== undefined ? directory.find(opts.number)?.name ?? opts.number : undefined;
   const accessTokens = resolveAccessTokens(config, env, file, wanted);
   const logger = opts.logger ?? createLogger(env['WATRUNK_LOG_LEVEL'] ?? 'warn', pino.destination(2));
-  const plane = createControlPlane({ config, accessTokens, logger, metrics: new Metrics() });
+  const plane = new ControlPlane({ config, directory, accessTokens, logger, metrics: new Metrics() });
   return { file, config, plane, close: () => plane.close() };
-}
-
-/** The configured name of a number given by name, phone_number_id or display number (or the input). */
-export function numberNameOf(config: ConfigFile, wanted: string): string {
-  const digits = wanted.replace(/[^0-9]/g, '');
-  const n = config.numbers.find((x) => x.name === wanted || (digits !== '' && (x.phone_number_id === digits || x.display_number === digits)));
-  return n?.name ?? wanted;
 }

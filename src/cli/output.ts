@@ -1,5 +1,5 @@
 import { stringify } from 'yaml';
-import { canonicalJson } from '../control/settings-diff.js';
+import { canonicalJson } from '../control/settings/settings-diff.js';
 
 /** Where a CLI command writes: lines to stdout (`out`) and warnings to stderr (`err`). */
 export interface CliIo {

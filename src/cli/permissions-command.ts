@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
-import { permissionsCheck, permissionsRequest, requestOptionsFor, type PermissionView } from '../control/control-operations.js';
-import type { RequestOptions } from '../control/permission-gate.js';
+import type { PermissionView } from '../control/control-plane.js';
+import type { RequestOptions } from '../permissions/permission-gate.js';
 import type { ControlContext } from './control-context.js';
 import { EXIT, printJson, type CliIo } from './output.js';
 import { DEFAULT_CONFIG, runControlCommand } from './run-control-command.js';
@@ -24,27 +24,27 @@ function viewLines(v: PermissionView): string[] {
   return lines;
 }
 
-export async function permissionsCheckCommand(ctx: ControlContext, number: string, user: string, opts: { json?: boolean }, io: CliIo): Promise<number> {
-  const v = await permissionsCheck(ctx.plane, number, user);
+async function permissionsCheckCommand(ctx: ControlContext, number: string, user: string, opts: { json?: boolean }, io: CliIo): Promise<number> {
+  const v = await ctx.plane.permissionsCheck(number, user);
   if (opts.json) printJson(io, v);
   else for (const l of viewLines(v)) io.out(l);
   return EXIT.ok;
 }
 
-export async function permissionsRequestCommand(
+async function permissionsRequestCommand(
   ctx: ControlContext, number: string, user: string,
   opts: { message?: 'auto' | 'interactive' | 'template'; body?: string; template?: string; language?: string; json?: boolean },
   io: CliIo,
 ): Promise<number> {
   const name = ctx.plane.number(number).config.name;
-  const defaults = requestOptionsFor(ctx.config.trunks, name);
+  const defaults = ctx.plane.requestOptionsFor(name);
   const req: RequestOptions = {
     ...defaults,
     ...(opts.message && { message: opts.message }),
     ...(opts.body !== undefined && { bodyText: opts.body }),
     ...(opts.template !== undefined && { template: { name: opts.template, language: opts.language ?? defaults.template?.language ?? 'en' } }),
   };
-  const r = await permissionsRequest(ctx.plane, name, user, req);
+  const r = await ctx.plane.permissionsRequest(name, user, req);
   if (opts.json) { printJson(io, r); return r.outcome && !r.outcome.sent ? EXIT.failed : EXIT.ok; }
   for (const l of viewLines(r.before)) io.out(l);
   if (!r.outcome) { io.out('  already granted: no request sent'); return EXIT.ok; }

@@ -1,5 +1,5 @@
 import { ConfigError } from '../config/load.js';
-import { UnknownNumberError } from '../control/control-plane.js';
+import { UnknownNumberError } from '../calls/number-directory.js';
 import { ProviderError } from '../calls/ports/whatsapp-errors.js';
 import { openControlContext, type ControlContext, type OpenOptions } from './control-context.js';
 import { EXIT, processIo, type CliIo } from './output.js';

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { settingsApply, settingsDiff, settingsGet } from '../control/control-operations.js';
-import { describeRestriction } from '../control/restrictions-board.js';
-import type { SettingsChange } from '../control/settings-diff.js';
+import { describeRestriction } from '../control/settings/restrictions-board.js';
+import type { SettingsChange } from '../control/settings/settings-diff.js';
 import type { ControlContext } from './control-context.js';
 import { brief, EXIT, printJson, yamlBlock, type CliIo } from './output.js';
 import { DEFAULT_CONFIG, runControlCommand } from './run-control-command.js';
@@ -25,7 +24,7 @@ function changeLines(c: SettingsChange): string[] {
 }
 
 export async function settingsGetCommand(ctx: ControlContext, number: string, opts: { json?: boolean }, io: CliIo): Promise<number> {
-  const view = await settingsGet(ctx.plane, number);
+  const view = await ctx.plane.settingsGet(number);
   if (opts.json) { printJson(io, view); return EXIT.ok; }
   io.out(`${view.number} (phone_number_id ${view.phoneNumberId}, mode ${view.mode})`);
   io.out('calling:');
@@ -40,7 +39,7 @@ export async function settingsGetCommand(ctx: ControlContext, number: string, op
 export async function settingsDiffCommand(
   ctx: ControlContext, number: string | undefined, opts: { json?: boolean; exitCode?: boolean }, io: CliIo,
 ): Promise<number> {
-  const diffs = await settingsDiff(ctx.plane, number);
+  const diffs = await ctx.plane.settingsDiff(number);
   const differs = diffs.some((d) => d.changes.length > 0);
   if (opts.json) printJson(io, diffs);
   else {
@@ -59,7 +58,7 @@ export async function settingsDiffCommand(
 export async function settingsApplyCommand(
   ctx: ControlContext, number: string | undefined, opts: { json?: boolean; dryRun?: boolean }, io: CliIo,
 ): Promise<number> {
-  const results = await settingsApply(ctx.plane, { ...(number !== undefined && { number }), dryRun: opts.dryRun === true });
+  const results = await ctx.plane.settingsApply({ ...(number !== undefined && { number }), dryRun: opts.dryRun === true });
   if (opts.json) printJson(io, results);
   else {
     for (const r of results) {

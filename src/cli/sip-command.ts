@@ -1,6 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { sipCredentialsOf, sipDisableOn, sipEnableOn, sipStatusOf } from '../control/control-operations.js';
-import { describeServer, type SipPlan } from '../control/sip-control.js';
+import { describeServer, type SipPlan } from '../control/sip/sip-block.js';
 import type { ControlContext } from './control-context.js';
 import { EXIT, printJson, type CliIo } from './output.js';
 import { DEFAULT_CONFIG, runControlCommand } from './run-control-command.js';
@@ -12,10 +11,10 @@ const KEYS_HELP = `
 Config keys read: numbers[].name, .phone_number_id, .display_number, .access_token_env,
   .graph_version, .base_url, .timeout_ms, .mode (api | sip).`;
 
-export const DEFAULT_CREDENTIALS_STATE = 'var/sip-credentials.json';
+const DEFAULT_CREDENTIALS_STATE = 'var/sip-credentials.json';
 
 export async function sipStatusCommand(ctx: ControlContext, number: string, opts: { json?: boolean }, io: CliIo): Promise<number> {
-  const s = await sipStatusOf(ctx.plane, number);
+  const s = await ctx.plane.sipStatusOf(number);
   if (opts.json) { printJson(io, s); return EXIT.ok; }
   io.out(`${s.number}: sip.status ${s.status} (configured mode: ${s.configuredMode}; calling.status ${s.callingStatus})`);
   if (s.servers.length === 0) io.out('  servers: none');
@@ -43,7 +42,7 @@ export async function sipEnableCommand(
   opts: { hostname?: string; port?: number; uriParam?: Record<string, string>; force?: boolean; dryRun?: boolean; json?: boolean },
   io: CliIo,
 ): Promise<number> {
-  const plan = await sipEnableOn(ctx.plane, number, {
+  const plan = await ctx.plane.sipEnableOn(number, {
     ...(opts.hostname !== undefined && { hostname: opts.hostname }),
     ...(opts.port !== undefined && { port: opts.port }),
     ...(opts.uriParam !== undefined && { requestUriUserParams: opts.uriParam }),
@@ -54,7 +53,7 @@ export async function sipEnableCommand(
 }
 
 export async function sipDisableCommand(ctx: ControlContext, number: string, opts: { dryRun?: boolean; json?: boolean }, io: CliIo): Promise<number> {
-  const plan = await sipDisableOn(ctx.plane, number, { dryRun: opts.dryRun === true });
+  const plan = await ctx.plane.sipDisableOn(number, { dryRun: opts.dryRun === true });
   if (opts.json) { printJson(io, plan); return EXIT.ok; }
   return printPlan(io, plan, opts.dryRun);
 }
@@ -64,7 +63,7 @@ export async function sipCredentialsCommand(
   opts: { reveal?: boolean; output?: string; hostname?: string; stateFile?: string; json?: boolean },
   io: CliIo,
 ): Promise<number> {
-  const report = await sipCredentialsOf(ctx.plane, number, {
+  const report = await ctx.plane.sipCredentialsOf(number, {
     stateFile: opts.stateFile ?? ctx.config.admin?.credentials_state_file ?? DEFAULT_CREDENTIALS_STATE,
     reveal: opts.reveal === true,
     ...(opts.output !== undefined && { outputFile: opts.output }),

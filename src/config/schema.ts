@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { desiredCallingSchema, sipModeConflict } from '../control/calling-config.js';
-import { permissionPolicySchema } from '../control/permission-policy.js';
+import { desiredCallingSchema, sipModeConflict } from './desired-calling.js';
+import { permissionPolicySchema } from './permission-policy.js';
 
 /**
  * The shape of config/watrunk.yaml. Keys are snake_case, like Meta's own API.
@@ -30,7 +30,7 @@ export const graphVersion = z.string().regex(/^v[0-9]+\.[0-9]+$/, 'a Graph API v
 const sipTarget = z.string().regex(/^sips?:/, 'a SIP URI template, e.g. "sip:{to}@pbx.example.com:5060"');
 
 /** Where a user-initiated call to this number goes, when one of `rules` matches (first wins). */
-export const inboundRuleSchema = z.object({
+const inboundRuleSchema = z.object({
   match: z.object({
     cta_payload: text.optional(),
     deeplink_payload: text.optional(),
@@ -41,7 +41,7 @@ export const inboundRuleSchema = z.object({
 }).strict();
 
 /** WhatsApp -> PBX routing for one business number. */
-export const inboundSchema = z.object({
+const inboundSchema = z.object({
   /**
    * Request-URI template. Placeholders: {to} business number digits, {from} caller digits (or
    * BSUID when hidden), {user_id} BSUID, {number} the number's name.
@@ -81,7 +81,7 @@ export const numberSchema = z.object({
   if (conflict) ctx.addIssue({ code: 'custom', path: ['calling', 'sip', 'status'], message: conflict });
 });
 
-export const webhookSchema = z.object({
+const webhookSchema = z.object({
   path: z.string().regex(/^\/[^\s?#]*$/, 'a path such as "/webhooks/whatsapp" (no spaces, "?" or "#")').default('/webhooks/whatsapp'),
   verify_token_env: envName.default('WATRUNK_VERIFY_TOKEN'),
   app_secret_env: envName.default('WATRUNK_APP_SECRET'),
@@ -155,11 +155,11 @@ const { refine: refineInternal, ...internalListener } = listenerSchema('internal
 export const internalHttpSchema = z.object(internalListener).strict().superRefine(refineInternal);
 
 /** Routes every watrunk listener serves itself (src/http/app.ts): no webhook or admin path may take them. */
-export const BUILT_IN_PATHS: readonly string[] = ['/healthz', '/readyz', '/metrics'];
+const BUILT_IN_PATHS: readonly string[] = ['/healthz', '/readyz', '/metrics'];
 
 const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '']);
 
-export const dialPlanSchema = z.object({
+const dialPlanSchema = z.object({
   strip_prefixes: z.array(z.string().regex(/^[0-9*#]+$/, 'digits')).default([]),
   international_prefixes: z.array(z.string().regex(/^[0-9]+$/, 'digits')).default(['00']),
   national_prefix: z.string().regex(/^[0-9]+$/, 'digits').optional(),
@@ -186,7 +186,7 @@ export const trunkSchema = z.object({
   dial_plan: dialPlanSchema.default(dialPlanSchema.parse({})),
   /** New calls per second accepted from this trunk; more are answered 503. */
   max_cps: z.number().positive().default(10),
-  /** Call permission check before `connect` (src/control/permission-policy.ts). Absent: off. */
+  /** Call permission check before `connect` (permission-policy.ts). Absent: off. */
   permission_policy: permissionPolicySchema.optional(),
 }).strict().refine((t) => t.sources.length > 0 || t.auth !== undefined, {
   message: 'a trunk needs `sources`, `auth`, or both (otherwise anyone could call through it)',
@@ -194,14 +194,14 @@ export const trunkSchema = z.object({
 });
 
 /** The admin HTTP API: bearer token from the environment variable `token_env`. */
-export const adminSchema = z.object({
+const adminSchema = z.object({
   token_env: envName.default('WATRUNK_ADMIN_TOKEN'),
   path_prefix: z.string().regex(/^(\/[A-Za-z0-9_-]+)+$/, 'a path such as "/admin"').default('/admin'),
   /** Where SIP credential fingerprints (never the password) are kept to notice a change. */
   credentials_state_file: text.default('var/sip-credentials.json'),
 }).strict();
 
-export const shutdownSchema = z.object({
+const shutdownSchema = z.object({
   /**
    * From the signal to the exit, at most: calls are ended and Meta told within it. Below Docker's
    * default stop grace (10 s, https://docs.docker.com/reference/cli/docker/container/stop/).
@@ -209,7 +209,7 @@ export const shutdownSchema = z.object({
   grace_s: z.number().int().min(1).max(300).default(8),
 }).strict();
 
-export const journalSchema = z.object({
+const journalSchema = z.object({
   /** false: no journal, nothing recovered after a crash (tests). */
   enabled: z.boolean().default(true),
   /** JSON-lines file; its directory is created. One watrunk process per file. */
@@ -293,7 +293,7 @@ export const configSchema = z.object({
     pbx_media_timeout_s: 30, whatsapp_media_timeout_s: 30, media_check_interval_s: 5,
     session_timer: { expires_s: 1800, min_se_s: 90 }, options_ping_s: 0,
   }),
-  /** Admin HTTP API under `path_prefix` on the internal listener (src/control/admin-api.ts). Absent: no admin API. */
+  /** Admin HTTP API under `path_prefix` on the internal listener (src/control/admin/admin-api.ts). Absent: no admin API. */
   admin: adminSchema.optional(),
   /** SIGTERM/SIGINT: drain, end every call, exit (README "Signals and draining"). */
   shutdown: shutdownSchema.default(shutdownSchema.parse({})),
@@ -330,12 +330,8 @@ export const configSchema = z.object({
 
 export type ConfigFile = z.infer<typeof configSchema>;
 export type NumberConfig = z.infer<typeof numberSchema>;
-export type WebhookConfig = z.infer<typeof webhookSchema>;
 export type TrunkConfig = z.infer<typeof trunkSchema>;
-export type DialPlanConfig = z.infer<typeof dialPlanSchema>;
 export type InboundConfig = z.infer<typeof inboundSchema>;
-export type AdminConfig = z.infer<typeof adminSchema>;
 export type HttpConfig = z.infer<typeof httpSchema>;
 export type InternalHttpConfig = z.infer<typeof internalHttpSchema>;
-export type ShutdownConfig = z.infer<typeof shutdownSchema>;
 export type JournalConfig = z.infer<typeof journalSchema>;

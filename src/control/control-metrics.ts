@@ -1,12 +1,13 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Metrics } from '../metrics.js';
+import type { PermissionMetrics } from '../permissions/permission-cache.js';
 
 /**
  * Metrics of the calling control plane (settings, restrictions, call permissions). Registered on the
  * bridge's own registry (src/metrics.ts stays untouched); a second ControlMetrics on the same
  * registry reuses the metrics already there instead of failing on duplicate names.
  */
-export class ControlMetrics {
+export class ControlMetrics implements PermissionMetrics {
   /** account_update / account_settings_update webhooks, by event (ACCOUNT_RESTRICTION, ...). */
   readonly accountNotices: Counter<'event'>;
   /** Restrictions currently in force, by business number and type (docs/whatsapp-calling.md#account-notices). */

@@ -1,23 +1,37 @@
+import type { FastifyInstance } from 'fastify';
 import { GraphClient } from '../adapters/meta/graph-client.js';
 import { createMetaNumber, type MetaNumber } from '../adapters/meta/meta-number.js';
+import { NumberDirectory } from '../calls/number-directory.js';
+import type { WhatsAppEvent } from '../calls/ports/whatsapp-events.js';
+import type { WhatsAppPermissions, WhatsAppSettings } from '../calls/ports/whatsapp-provider.js';
 import type { ConfigFile, NumberConfig } from '../config/schema.js';
 import type { CheckResult } from '../http/readiness.js';
 import type { Logger } from '../logging.js';
 import type { Metrics } from '../metrics.js';
-import type { WhatsAppEvent } from '../calls/ports/whatsapp-events.js';
-import type { WhatsAppPermissions, WhatsAppSettings } from '../calls/ports/whatsapp-provider.js';
+import { CallPermissionCache, type CachedPermission, type PermissionCacheOptions } from '../permissions/permission-cache.js';
+import { PermissionGate, requestOptionsOf, type RequestOptions, type RequestOutcome } from '../permissions/permission-gate.js';
+import { MetaPermissionRequestSender, type PermissionRequestSender } from '../permissions/permission-requests.js';
+import { registerAdminApi } from './admin/admin-api.js';
 import { ControlMetrics } from './control-metrics.js';
-import { CallPermissionCache, type PermissionCacheOptions } from './permission-cache.js';
-import { PermissionGate } from './permission-gate.js';
-import { MetaPermissionRequestSender, type PermissionRequestSender } from './permission-requests.js';
-import { RestrictionsBoard, settingsSnapshot } from './restrictions-board.js';
-import { checkSipModes, SipModeMonitor, type SipModeReport } from './sip-mode-check.js';
+import { RestrictionsBoard, settingsSnapshot } from './settings/restrictions-board.js';
+import { applySettings, diffSettings, getSettings, type ApplyResult, type SettingsDiff, type SettingsView } from './settings/settings-sync.js';
+import { sipDisable, sipEnable, sipStatus, type SipEnableRequest, type SipPlan, type SipStatusView } from './sip/sip-block.js';
+import { CredentialFingerprints, sipCredentials, type CredentialsReport } from './sip/sip-credentials.js';
+import { checkSipModes, SipModeMonitor, type SipModeReport } from './sip/sip-mode-check.js';
 
 /**
- * The calling control plane of one watrunk process: per business number the settings and
- * permissions ports, the permission cache and gate, the restrictions board and the SIP mode
- * monitor. `watrunk start` builds one next to the call logic; the CLI builds one per command.
- * It has its own Graph clients (one per base_url), so control traffic never queues behind calls.
+ * The calling control plane of one watrunk process (docs/whatsapp-calling.md#settings, #sip-mode,
+ * #permissions): per business number the settings and permissions ports, the permission cache and
+ * gate, the restrictions board and the SIP mode monitor, and the operations people run on them.
+ * The one object the rest of watrunk uses:
+ *  - `watrunk start` (src/bridge.ts) builds one before the webhook dispatcher, registers
+ *    readinessChecks() in /readyz, hands permissionGate to the PBX call intake, calls attach() on the
+ *    internal listener, handleEvent() for account notices and permission replies, close() when stopping;
+ *  - `watrunk settings|sip|permissions` (src/cli/) build one per command and call the operations;
+ *  - the admin HTTP API (admin/admin-api.ts) calls the same operations, so both do exactly the same thing.
+ * Operations take `number` as a name, phone_number_id or display number; `undefined` means every
+ * configured number (diff, apply). The plane has its own Graph clients (one per base_url), so
+ * control traffic never queues behind calls.
  */
 
 export interface ControlNumber {
@@ -29,7 +43,9 @@ export interface ControlNumber {
 }
 
 export interface ControlPlaneOptions {
-  config: Pick<ConfigFile, 'numbers'>;
+  config: Pick<ConfigFile, 'numbers' | 'trunks' | 'admin'>;
+  /** The business numbers; built from config.numbers when not given (the bridge shares its own). */
+  directory?: NumberDirectory;
   /** access token per number name */
   accessTokens: ReadonlyMap<string, string>;
   logger: Logger;
@@ -40,30 +56,49 @@ export interface ControlPlaneOptions {
   cache?: Omit<PermissionCacheOptions, 'numberName' | 'clock' | 'metrics'>;
 }
 
-export class UnknownNumberError extends Error {
-  override readonly name = 'UnknownNumberError';
-  constructor(wanted: string, known: string[]) {
-    super(`no business number "${wanted}" in numbers[] (known: ${known.join(', ')})`);
-  }
+export interface PermissionView {
+  number: string;
+  user: string;
+  granted: boolean;
+  status: string;
+  /** ISO time a temporary permission ends. */
+  expiresAt?: string;
+  canRequest?: boolean;
+  canStartCall?: boolean;
+  requestLimits?: CachedPermission['requestLimits'];
+  cached: boolean;
+}
+
+export interface PermissionRequestResult {
+  number: string;
+  user: string;
+  /** The permission before asking: a granted one means nothing was sent. */
+  before: PermissionView;
+  outcome?: RequestOutcome;
 }
 
 export class ControlPlane {
-  readonly numbers = new Map<string, ControlNumber>();
   readonly metrics: ControlMetrics;
   readonly board: RestrictionsBoard;
   readonly sipModes: SipModeMonitor;
+  /** PermissionGate.decide(trunk.permission_policy, numberName, callee) before `connect` (src/permissions/). */
   readonly permissionGate: PermissionGate;
   readonly logger: Logger;
+  private readonly config: ControlPlaneOptions['config'];
+  private readonly directory: NumberDirectory;
+  private readonly numbers = new Map<string, ControlNumber>();
   private readonly clients: GraphClient[] = [];
   private readonly metaNumbers: MetaNumber[] = [];
   private startupCheck?: Promise<SipModeReport[]>;
   private closed = false;
 
   constructor(opts: ControlPlaneOptions) {
+    this.config = opts.config;
+    this.directory = opts.directory ?? new NumberDirectory(opts.config.numbers);
     this.logger = opts.logger;
     this.metrics = new ControlMetrics(opts.metrics);
     const byBaseUrl = new Map<string, GraphClient>();
-    for (const n of opts.config.numbers) {
+    for (const n of this.directory.all()) {
       let graph = byBaseUrl.get(n.base_url);
       if (!graph) {
         graph = new GraphClient({
@@ -87,23 +122,52 @@ export class ControlPlane {
         }),
       });
     }
-    this.board = new RestrictionsBoard({
-      numbers: opts.config.numbers.map((n) => ({ name: n.name, phoneNumberId: n.phone_number_id, displayNumber: n.display_number })),
-      logger: opts.logger, metrics: this.metrics, ...(opts.clock && { clock: opts.clock }),
-    });
+    this.board = new RestrictionsBoard({ numbers: this.directory, logger: opts.logger, metrics: this.metrics, ...(opts.clock && { clock: opts.clock }) });
     this.sipModes = new SipModeMonitor({ logger: opts.logger, metrics: this.metrics });
     this.permissionGate = new PermissionGate({
       numbers: this.numbers, logger: opts.logger, metrics: this.metrics, ...(opts.clock && { clock: opts.clock }),
     });
   }
 
-  /** A number by name, phone_number_id or display number (as people type them on the CLI). */
+  /** A number by name, phone_number_id or display number (as people type them); UnknownNumberError otherwise. */
   number(wanted: string): ControlNumber {
-    const digits = wanted.replace(/[^0-9]/g, '');
-    const found = this.numbers.get(wanted)
-      ?? [...this.numbers.values()].find((n) => digits !== '' && (n.config.phone_number_id === digits || n.config.display_number === digits));
-    if (!found) throw new UnknownNumberError(wanted, [...this.numbers.keys()]);
-    return found;
+    return this.numbers.get(this.directory.resolve(wanted).name)!;
+  }
+
+  private targets(number?: string): ControlNumber[] {
+    return number !== undefined ? [this.number(number)] : [...this.numbers.values()];
+  }
+
+  // --- inside `watrunk start` ---
+
+  /** Named checks for /readyz: restrictions and SIP mode (both informational, always ok). */
+  readinessChecks(): Array<{ name: string; check: () => CheckResult }> {
+    return [
+      { name: 'whatsapp_restrictions', check: () => this.board.readiness() },
+      { name: 'sip_mode', check: () => this.sipModes.readiness() },
+    ];
+  }
+
+  /**
+   * On the internal listener: the admin API when `admin` is configured (and its token is set), and
+   * the start-up SIP mode check.
+   */
+  async attach(app: FastifyInstance, adminToken: string | undefined): Promise<void> {
+    const log = this.logger.child({ component: 'control' });
+    const admin = this.config.admin;
+    if (admin) {
+      if (!adminToken) {
+        log.error({ tokenEnv: admin.token_env }, 'admin API disabled: no admin token');
+      } else {
+        await registerAdminApi(app, {
+          plane: this, token: adminToken, prefix: admin.path_prefix, credentialsStateFile: admin.credentials_state_file,
+        });
+        log.info({ prefix: admin.path_prefix }, 'admin API enabled');
+      }
+    }
+    // docs/whatsapp-calling.md#sip-mode: a mode mismatch makes calls fail silently. Checked in the background so a slow
+    // Graph API does not delay start-up; the result is logged and shown in /readyz (sip_mode).
+    void this.checkSipModes();
   }
 
   /**
@@ -124,7 +188,7 @@ export class ControlPlane {
    */
   handleEvent(event: WhatsAppEvent, numberName?: string): void {
     if (event.kind === 'permission.replied') {
-      const name = numberName ?? [...this.numbers.values()].find((n) => n.config.phone_number_id === event.phoneNumberId)?.config.name;
+      const name = numberName ?? this.directory.byPhoneNumberId(event.phoneNumberId)?.name;
       const n = name !== undefined ? this.numbers.get(name) : undefined;
       if (n) n.cache.applyReply(event);
       return;
@@ -132,18 +196,10 @@ export class ControlPlane {
     if (event.kind !== 'account.notice') return;
     this.board.noteAccountNotice(event);
     const snapshot = settingsSnapshot(event);
-    const n = snapshot && [...this.numbers.values()].find((x) => x.config.phone_number_id === snapshot.phoneNumberId);
-    if (n && snapshot && typeof snapshot.calling['sip'] === 'object' && snapshot.calling['sip'] !== null) {
-      this.sipModes.noteCalling(n.config, snapshot.calling);
+    const number = snapshot && this.directory.byPhoneNumberId(snapshot.phoneNumberId);
+    if (number && snapshot && typeof snapshot.calling['sip'] === 'object' && snapshot.calling['sip'] !== null) {
+      this.sipModes.noteCalling(number, snapshot.calling);
     }
-  }
-
-  /** Named checks for /readyz: restrictions and SIP mode (both informational, always ok). */
-  readinessChecks(): Array<{ name: string; check: () => CheckResult }> {
-    return [
-      { name: 'whatsapp_restrictions', check: () => this.board.readiness() },
-      { name: 'sip_mode', check: () => this.sipModes.readiness() },
-    ];
   }
 
   async close(): Promise<void> {
@@ -151,8 +207,78 @@ export class ControlPlane {
     await Promise.allSettled(this.metaNumbers.map((m) => m.close()));
     await Promise.allSettled(this.clients.map((c) => c.close()));
   }
-}
 
-export function createControlPlane(opts: ControlPlaneOptions): ControlPlane {
-  return new ControlPlane(opts);
+  // --- operations: the CLI and the admin API ---
+
+  settingsGet(number: string): Promise<SettingsView> {
+    return getSettings(this.number(number), { board: this.board, monitor: this.sipModes, logger: this.logger });
+  }
+
+  settingsDiff(number?: string): Promise<SettingsDiff[]> {
+    return Promise.all(this.targets(number).map((n) => diffSettings(n)));
+  }
+
+  /** Numbers are applied one after the other, each stopping at its first failed update. */
+  async settingsApply(opts: { number?: string; dryRun: boolean }): Promise<ApplyResult[]> {
+    const out: ApplyResult[] = [];
+    for (const n of this.targets(opts.number)) out.push(await applySettings(n, { dryRun: opts.dryRun }, { logger: this.logger }));
+    return out;
+  }
+
+  sipStatusOf(number: string): Promise<SipStatusView> {
+    return sipStatus(this.number(number), this.sipModes);
+  }
+
+  async sipEnableOn(number: string, req: SipEnableRequest): Promise<SipPlan> {
+    const n = this.number(number);
+    const plan = await sipEnable(n, req, this.logger);
+    if (plan.applied) await sipStatus(n, this.sipModes);
+    return plan;
+  }
+
+  async sipDisableOn(number: string, opts: { dryRun?: boolean }): Promise<SipPlan> {
+    const n = this.number(number);
+    const plan = await sipDisable(n, opts, this.logger);
+    if (plan.applied) await sipStatus(n, this.sipModes);
+    return plan;
+  }
+
+  sipCredentialsOf(number: string, opts: { stateFile: string; reveal?: boolean; outputFile?: string; hostname?: string }): Promise<CredentialsReport> {
+    const n = this.number(number);
+    return sipCredentials({
+      number: n.config.name, phoneNumberId: n.config.phone_number_id, settings: n.settings,
+      state: new CredentialFingerprints(opts.stateFile),
+      ...(opts.reveal !== undefined && { reveal: opts.reveal }),
+      ...(opts.outputFile !== undefined && { outputFile: opts.outputFile }),
+      ...(opts.hostname !== undefined && { hostname: opts.hostname }),
+    });
+  }
+
+  async permissionsCheck(number: string, user: string, opts: { fresh?: boolean } = {}): Promise<PermissionView> {
+    const n = this.number(number);
+    const r = await this.permissionGate.check(n.config.name, user, { fresh: opts.fresh ?? true });
+    const p = r.permission;
+    return {
+      number: n.config.name, user, granted: r.granted, status: p.status, cached: r.cached,
+      ...(p.expiresAt !== undefined && { expiresAt: new Date(p.expiresAt * 1000).toISOString() }),
+      ...(p.canRequest !== undefined && { canRequest: p.canRequest }),
+      ...(p.canStartCall !== undefined && { canStartCall: p.canStartCall }),
+      ...(p.requestLimits && { requestLimits: p.requestLimits }),
+    };
+  }
+
+  /** The request settings of the first trunk that uses the number and configures them (the defaults of a request). */
+  requestOptionsFor(number: string): RequestOptions {
+    const name = this.number(number).config.name;
+    const trunk = this.config.trunks.find((t) => t.numbers.includes(name) && t.permission_policy);
+    return trunk?.permission_policy ? requestOptionsOf(trunk.permission_policy.request) : {};
+  }
+
+  /** Checks first; sends a request only when the user has not granted permission. */
+  async permissionsRequest(number: string, user: string, opts: RequestOptions): Promise<PermissionRequestResult> {
+    const before = await this.permissionsCheck(number, user);
+    if (before.granted) return { number: before.number, user, before };
+    const outcome = await this.permissionGate.request(before.number, user, opts);
+    return { number: before.number, user, before, outcome };
+  }
 }

@@ -32,7 +32,7 @@ export function buildPublicApp(deps: { logger: Logger; metrics: Metrics; maxBody
 
 /**
  * The internal listener (config `internal_http`, loopback by default): health, readiness, metrics;
- * the admin API registers itself on it (src/control/admin-api.ts).
+ * the admin API registers itself on it (src/control/admin/admin-api.ts).
  */
 export function buildInternalApp(deps: { logger: Logger; metrics: Metrics; readiness: Readiness; settings?: InternalHttpConfig }): FastifyInstance {
   const settings = deps.settings ?? internalHttpSchema.parse({});

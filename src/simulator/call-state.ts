@@ -16,8 +16,13 @@ export interface ActionRecord {
   action: string;
   at: number;
   graphVersion: string;
-  /** "ok", or the Graph error code returned. */
-  result: 'ok' | number;
+  /**
+   * "ok", or the Graph error code returned; with an injected fault that stopped the request:
+   * "no_answer" (hang) or "reset" (connection closed).
+   */
+  result: 'ok' | number | 'no_answer' | 'reset';
+  /** An injected fault on this request (fault-plan.ts), e.g. "error:500/1", "hang", "reset:applied". */
+  fault?: string;
 }
 
 /** When things happened to a call (epoch ms, the simulator's clock) and how it ended. */

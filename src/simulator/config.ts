@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError, formatIssues, readYamlFile } from '../config/load.js';
+import { GRAPH_CALL_ACTIONS } from './fault-plan.js';
 
 /**
  * The shape of config/simulator.yaml (`watrunk simulate --config …`). snake_case like Meta's API.
@@ -129,6 +130,13 @@ const faultsSchema = z.object({
   delay_ms: ms.default(0),
   /** A held-back (reordered) webhook is released after this even if no other webhook follows. */
   reorder_max_hold_ms: ms.default(2_000),
+  /** Share of webhooks delivered with timestamps `late_by_s` in the past (Meta retried them for that long). */
+  late_rate: rate.default(0),
+  late_by_s: z.number().int().min(1).default(600),
+  /** Share of Graph `/calls` requests answered HTTP 500 (code 1) without being carried out. */
+  graph_error_rate: rate.default(0),
+  /** The actions graph_error_rate applies to. */
+  graph_error_actions: z.array(z.enum(GRAPH_CALL_ACTIONS)).default([...GRAPH_CALL_ACTIONS]),
 }).strict();
 
 export const simulatorConfigSchema = z.object({

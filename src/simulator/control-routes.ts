@@ -18,7 +18,8 @@ import { SimulatorRequestError, startUserCall, userHangsUpOwnCall } from './user
  *   POST /_sim/calls/:id/hangup      the user hangs up (or declines a ringing call)
  *   POST /_sim/calls/:id/dtmf        the user presses keys {digits: "12#"}
  *   GET|POST /_sim/faults            faults for the next webhooks {duplicate_next, drop_next, delay_next_ms,
- *                                    delay_next, reorder_next, kind}
+ *                                    delay_next, reorder_next, late_next, late_by_s, kind} and the next
+ *                                    /calls requests {graph: {action?, fault, status?, code?, count, applied, hang_ms}}
  *   POST /_sim/permissions           {user, phone_number_id?, action: grant|revoke, permanent?, notify?}
  *   GET  /_sim/webhooks              every webhook sent (summary, outcome, attempts, faults)
  *   GET  /_sim/messages              messages received on POST /messages

@@ -47,9 +47,10 @@ export function titleOf(code: number): string {
 export class GraphError extends Error {
   override readonly name = 'GraphError';
   readonly httpStatus: number;
-  constructor(readonly code: number, readonly details?: string, message?: string) {
+  /** `httpStatus` overrides Meta's status for the code (fault injection: a 503 with code 1). */
+  constructor(readonly code: number, readonly details?: string, message?: string, httpStatus?: number) {
     super(message ?? titleOf(code));
-    this.httpStatus = GRAPH_CODES[code]?.http ?? 400;
+    this.httpStatus = httpStatus ?? GRAPH_CODES[code]?.http ?? 400;
   }
 }
 

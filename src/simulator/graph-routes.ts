@@ -3,6 +3,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { connectBusinessCall } from './business-initiated.js';
 import { endCall } from './call-lifecycle.js';
 import { parseCallsRequest, type CallsRequest } from './calls-request.js';
+import type { SimulatedCall } from './call-state.js';
+import type { GraphFaultDecision } from './fault-plan.js';
 import { GraphError, graphErrorBody, invalidParameter } from './graph-error.js';
 import { sendPermissionReply } from './permission-reply.js';
 import type { BusinessNumber, SimulatorRuntime } from './runtime.js';
@@ -95,6 +97,67 @@ async function handleCallAction(rt: SimulatorRuntime, number: BusinessNumber, re
   return { messaging_product: 'whatsapp', success: true };
 }
 
+const faultLabel = (f: GraphFaultDecision): string =>
+  `${f.fault === 'error' ? `error:${f.status ?? 'default'}/${f.code ?? 1}` : f.fault}${f.applied ? ':applied' : ''}`;
+
+/** Meta's answer replaced by an injected fault (fault-plan.ts): an error envelope, no answer, or a closed connection. */
+async function playGraphFault(rt: SimulatorRuntime, reply: FastifyReply, f: GraphFaultDecision): Promise<FastifyReply> {
+  if (f.fault === 'error') return sendGraphError(rt, reply, new GraphError(f.code ?? 1, 'Simulated fault', undefined, f.status));
+  reply.hijack();
+  const socket = reply.raw.socket;
+  // The timer set wakes sleepers on close() and reset, so a hung request never outlives the simulator.
+  if (f.fault === 'hang') await rt.timers.sleep(f.hangMs);
+  socket?.destroy();
+  return reply;
+}
+
+/** The call a /calls request names or created, if any (for the call's action log). */
+function callOf(rt: SimulatorRuntime, number: BusinessNumber, req: CallsRequest, answer: unknown): SimulatedCall | undefined {
+  const id = req.action === 'connect'
+    ? ((answer as { calls?: Array<{ id?: string }> } | undefined)?.calls?.[0]?.id)
+    : req.callId;
+  const call = id ? rt.calls.get(id) : undefined;
+  return call && call.phoneNumberId === number.identity.phoneNumberId ? call : undefined;
+}
+
+/**
+ * POST /{PNID}/calls with fault injection: a fault that is not `applied` stops the request before it
+ * has any effect (recorded in the call's actions); an applied one lets the action happen and then
+ * replaces Meta's answer (the action's own record is marked with the fault).
+ */
+async function handleCallsRequest(rt: SimulatorRuntime, req: GraphRequest, reply: FastifyReply): Promise<FastifyReply> {
+  let number: BusinessNumber;
+  let parsed: CallsRequest;
+  try {
+    number = authenticate(rt, req);
+    parsed = parseCallsRequest(req.body);
+  } catch (err) {
+    if (err instanceof GraphError) return sendGraphError(rt, reply, err);
+    throw err;
+  }
+  const version = req.params.version;
+  const fault = rt.faults.decideGraph(parsed.action);
+  if (fault && !fault.applied) {
+    const result = fault.fault === 'error' ? fault.code ?? 1 : fault.fault === 'hang' ? 'no_answer' : 'reset';
+    callOf(rt, number, parsed, undefined)?.actions.push({ action: parsed.action, at: rt.clock(), graphVersion: version, result, fault: faultLabel(fault) });
+    rt.log.info({ action: parsed.action, fault: faultLabel(fault) }, 'Graph request failed by an injected fault');
+    return playGraphFault(rt, reply, fault);
+  }
+  let answer: unknown;
+  let error: GraphError | undefined;
+  try {
+    answer = await handleCallAction(rt, number, parsed, version);
+  } catch (err) {
+    if (!(err instanceof GraphError)) throw err;
+    error = err;
+  }
+  if (!fault) return error ? sendGraphError(rt, reply, error) : reply.code(200).send(answer);
+  const record = callOf(rt, number, parsed, answer)?.actions.filter((a) => a.action === parsed.action).at(-1);
+  if (record) record.fault = faultLabel(fault);
+  rt.log.info({ action: parsed.action, fault: faultLabel(fault) }, 'Graph request carried out, its answer replaced by an injected fault');
+  return playGraphFault(rt, reply, fault);
+}
+
 function readUserAddress(value: unknown, param: string): string {
   if (value === undefined || value === '') throw invalidParameter(`The parameter ${param} is required.`);
   if (typeof value !== 'string' || !(/^\+?[0-9]{5,20}$/.test(value) || isBsuid(value))) {
@@ -141,8 +204,7 @@ function handleMessage(rt: SimulatorRuntime, number: BusinessNumber, body: unkno
 }
 
 export function registerGraphRoutes(app: FastifyInstance, rt: SimulatorRuntime): void {
-  app.post('/:version/:id/calls', graphHandler(rt, async (req, number) =>
-    handleCallAction(rt, number, parseCallsRequest(req.body), req.params.version)));
+  app.post('/:version/:id/calls', (req: GraphRequest, reply: FastifyReply) => handleCallsRequest(rt, req, reply));
 
   app.get('/:version/:id/call_permissions', graphHandler(rt, async (req, number) => {
     const q = req.query;

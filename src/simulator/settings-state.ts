@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { validateCallingSettings, validateMergedCallingSettings } from '../settings/calling-settings.js';
+import { validateCallingSettings, validateMergedCallingSettings } from '../calling-settings/validation.js';
 
 /**
  * The `calling` settings of each business number, updated the way Meta applies a settings POST

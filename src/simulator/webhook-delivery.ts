@@ -23,6 +23,29 @@ export function serialiseLikeMeta(payload: unknown): Buffer {
   return Buffer.from(json, 'utf8');
 }
 
+/**
+ * A copy of the payload whose event timestamps lie `seconds` in the past: what a webhook looks like
+ * when Meta delivers it after retrying for that long (docs/whatsapp-calling.md#delivery).
+ */
+export function backdated(payload: unknown, seconds: number): unknown {
+  const copy = structuredClone(payload) as { entry?: Array<{ changes?: Array<{ value?: Record<string, unknown> }> }> };
+  for (const entry of copy.entry ?? []) {
+    for (const change of entry.changes ?? []) {
+      for (const list of ['calls', 'statuses', 'messages']) {
+        const items = change.value?.[list];
+        if (!Array.isArray(items)) continue;
+        for (const item of items as Array<Record<string, unknown>>) {
+          for (const key of ['timestamp', 'start_time', 'end_time']) {
+            const ts = Number(item[key]);
+            if (item[key] !== undefined && Number.isFinite(ts)) item[key] = String(ts - seconds);
+          }
+        }
+      }
+    }
+  }
+  return copy;
+}
+
 export interface WebhookTarget { url: string; appSecret: string }
 
 export interface DeliveryRecord {
@@ -84,7 +107,8 @@ export class WebhookDelivery {
 
   /** Serialises, signs and schedules one webhook. The returned record is updated as delivery proceeds. */
   send(target: WebhookTarget, payload: unknown, info: { kind: WebhookKind; summary: string; callId?: string }): DeliveryRecord {
-    const raw = serialiseLikeMeta(payload);
+    const decision = this.opts.faults.decide(info.kind);
+    const raw = serialiseLikeMeta(decision.lateByS > 0 ? backdated(payload, decision.lateByS) : payload);
     const record: DeliveryRecord = {
       seq: ++this.seq, kind: info.kind, summary: info.summary, url: target.url, createdAt: this.opts.clock(),
       outcome: 'pending', attempts: 0, httpStatuses: [], copiesDelivered: 0, faults: [],
@@ -92,7 +116,6 @@ export class WebhookDelivery {
     };
     this.records.push(record);
     if (this.records.length > this.opts.keep) this.records.splice(0, this.records.length - this.opts.keep);
-    const decision = this.opts.faults.decide(info.kind);
     if (decision.drop || this.closed) {
       record.outcome = 'dropped';
       if (decision.drop) record.faults.push('drop');
@@ -102,6 +125,7 @@ export class WebhookDelivery {
     if (decision.duplicate) record.faults.push('duplicate');
     if (decision.delayMs > 0) record.faults.push(`delay:${decision.delayMs}`);
     if (decision.reorder) record.faults.push('reorder');
+    if (decision.lateByS > 0) record.faults.push(`late:${decision.lateByS}s`);
     const job: Job = { target, raw, signature: signWebhookBody(raw, target.appSecret), record, copies: decision.duplicate ? 2 : 1 };
     const dispatch = () => (decision.reorder ? this.hold(job) : this.enqueue(job, true));
     if (decision.delayMs > 0) {

@@ -1,11 +1,12 @@
 import { LRUCache } from 'lru-cache';
 import type { Logger } from '../logging.js';
 import type { Metrics } from '../metrics.js';
+import type { NumberDirectory, NumberIdentity } from '../calls/number-directory.js';
 import { eventKey, type WhatsAppEvent } from '../calls/ports/whatsapp-events.js';
 
 export interface DispatcherOptions {
-  /** phone_number_id → configured number name */
-  numbers: ReadonlyMap<string, string>;
+  /** The configured business numbers: events are routed by their phone_number_id. */
+  numbers: NumberDirectory<NumberIdentity>;
   maxEventAgeS: number;
   dedupeCapacity: number;
   logger: Logger;
@@ -22,7 +23,8 @@ export type Disposition = 'dispatched' | 'duplicate' | 'stale' | 'unknown_number
  *  - routes by phone_number_id; an unknown number was already answered 200 (so Meta does not retry
  *    for days), and is logged and counted here;
  *  - drops duplicates (same call id, event and timestamp) — Meta delivers at least once;
- *  - does not act on events older than max_event_age_s ("do not act on stale events");
+ *  - does not act on events older than max_event_age_s ("do not act on stale events"), except a
+ *    terminate: ending a call that is over at Meta is always right, however late the news;
  *  - ordering is not guaranteed: a terminate can come before its connect. The terminate is
  *    remembered, and a later connect/status for that call is dropped, so nothing is set up for a
  *    call that already ended.
@@ -62,7 +64,7 @@ export class EventDispatcher {
     }
     this.log.info(ctx, 'webhook event');
     try {
-      await this.opts.handle(e, e.phoneNumberId ? this.opts.numbers.get(e.phoneNumberId) : undefined);
+      await this.opts.handle(e, this.numberName(e));
     } catch (err) {
       this.log.error({ ...ctx, err }, 'handling a webhook event failed');
     }
@@ -71,12 +73,15 @@ export class EventDispatcher {
 
   private classify(e: WhatsAppEvent): Disposition {
     // Account notices may carry no phone number (WABA-level); everything else must be ours.
-    if (e.kind !== 'account.notice' && !this.opts.numbers.has(e.phoneNumberId)) return 'unknown_number';
+    if (e.kind !== 'account.notice' && !this.opts.numbers.byPhoneNumberId(e.phoneNumberId)) return 'unknown_number';
     const key = eventKey(e);
     if (this.seen.has(key)) return 'duplicate';
     this.seen.set(key, true);
     // Timestamp 0 means the delivery carried none: its age is unknown, so it is acted upon.
-    if (e.timestamp > 0 && this.now() / 1000 - e.timestamp > this.opts.maxEventAgeS) return 'stale';
+    const stale = e.timestamp > 0 && this.now() / 1000 - e.timestamp > this.opts.maxEventAgeS;
+    // A terminate is acted upon however late it comes: it can only end what is still open, and a
+    // call Meta has ended must not stay up on the PBX side (docs/whatsapp-calling.md#delivery).
+    if (stale && e.kind !== 'call.terminated') return 'stale';
     if ('callId' in e) {
       if (e.kind === 'call.terminated') this.ended.set(e.callId, true);
       else if (this.ended.has(e.callId)) return 'after_terminate';
@@ -84,9 +89,13 @@ export class EventDispatcher {
     return 'dispatched';
   }
 
+  /** The configured name of the event's business number. */
+  private numberName(e: WhatsAppEvent): string | undefined {
+    return this.opts.numbers.byPhoneNumberId(e.phoneNumberId)?.name;
+  }
+
   private context(e: WhatsAppEvent): Record<string, unknown> {
-    const number = e.phoneNumberId ? this.opts.numbers.get(e.phoneNumberId) : undefined;
-    const base: Record<string, unknown> = { event: e.kind, phoneNumberId: e.phoneNumberId, number, ts: e.timestamp };
+    const base: Record<string, unknown> = { event: e.kind, phoneNumberId: e.phoneNumberId, number: this.numberName(e), ts: e.timestamp };
     if ('callId' in e) base['waCallId'] = e.callId;
     switch (e.kind) {
       case 'call.offered': return { ...base, from: e.user.number, fromUserId: e.user.userId, cta: e.ctaPayload };

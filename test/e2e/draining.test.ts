@@ -20,6 +20,7 @@ import { GraphProxy } from '../support/graph-proxy.js';
 import { freeTcpPort } from '../support/ports.js';
 import { writeUacScenario } from '../support/sipp-scenarios.js';
 import { runSippClient, sippAvailable } from '../support/sipp.js';
+import { inviteFrom } from '../support/fakes/fake-pbx-invite.js';
 
 const sippSkip = sippAvailable() ? undefined : "'sipp' not found (apt-get install sip-tester)";
 if (sippSkip) console.warn(`\n${'!'.repeat(78)}\n!!  SKIPPING draining e2e: ${sippSkip}\n${'!'.repeat(78)}\n`);
@@ -87,7 +88,7 @@ describeIfDrachtio(describe, 'e2e draining through drachtio-server', () => {
       // A call that is up: the drain has something to end.
       const trunk = trunkSchema.parse({ name: 'pbx', sources: ['127.0.0.1'], numbers: ['demo'] });
       const up = new FakePbxUasLeg({ to: '+447700900123' });
-      await bridge!.pbxCalls!.handleInvite(up, trunk);
+      await bridge!.pbxCalls!.handleInvite(inviteFrom(up, trunk));
       await until('the call is answered', () => up.answered);
       // Meta does not confirm terminates: the drain lasts until the grace deadline.
       proxy.hang = (body) => body['action'] === 'terminate';

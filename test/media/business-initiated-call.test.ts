@@ -13,6 +13,7 @@ import { FakePbxUasLeg } from '../support/fakes/fake-pbx-uas-leg.js';
 import { fractionSince, realMediaSkipReason, startMediaFixture, wrtcFactory, type MediaFixture } from '../support/media/media-fixture.js';
 import { RtpEndpoint } from '../support/media/rtp-endpoint.js';
 import { sleep, waitFor } from '../support/media/wait.js';
+import { inviteFrom } from '../support/fakes/fake-pbx-invite.js';
 
 const skip = await realMediaSkipReason();
 
@@ -41,7 +42,7 @@ describe.skipIf(skip !== undefined)(`PBX -> WhatsApp, real rtpengine and WebRTC 
   async function placeCall(callee: string) {
     const pbx = await RtpEndpoint.create();
     const leg = new FakePbxUasLeg({ to: `+${callee}`, sdp: pbx.offer(['PCMU']) });
-    const call = (await stack.bridge.pbxCalls!.handleInvite(leg, stack.trunk)) as BusinessInitiatedCall;
+    const call = (await stack.bridge.pbxCalls!.handleInvite(inviteFrom(leg, stack.trunk))) as BusinessInitiatedCall;
     expect(call).toBeDefined();
     // Early media: the 183 carries rtpengine's SDP for the PBX.
     await waitFor('183 with SDP', () => leg.responses.some((r) => r.status === 183 && r.sdp), { timeoutMs: 10_000, intervalMs: 10 });
@@ -96,7 +97,7 @@ describe.skipIf(skip !== undefined)(`PBX -> WhatsApp, real rtpengine and WebRTC 
   it('a user who lets it ring and then declines: 183 then 603, never 200, although media was set up', async () => {
     const pbx = await RtpEndpoint.create();
     const leg = new FakePbxUasLeg({ to: '+447700900200', sdp: pbx.offer(['PCMU']) });
-    const call = (await stack.bridge.pbxCalls!.handleInvite(leg, stack.trunk)) as BusinessInitiatedCall;
+    const call = (await stack.bridge.pbxCalls!.handleInvite(inviteFrom(leg, stack.trunk))) as BusinessInitiatedCall;
     await waitFor('183 with SDP', () => leg.responses.some((r) => r.status === 183 && r.sdp), { timeoutMs: 10_000, intervalMs: 10 });
     pbx.applyAnswer(leg.responses.find((r) => r.status === 183)!.sdp!);
     pbx.startTone(1000);

@@ -5,7 +5,8 @@
  * and Meta do: event timestamps on the 48 kHz Opus timeline, durations in 8 kHz units (docs/whatsapp-calling.md#sdp-rules).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RtpengineMedia, BIC_OFFER_TO_WHATSAPP_MASKED } from '../../src/adapters/rtpengine/index.js';
+import { RtpengineMedia } from '../../src/adapters/rtpengine/index.js';
+import { BIC_OFFER_TO_WHATSAPP_MASKED } from '../support/media/masked-bic-offer.js';
 import { rtpengineSkipReason, startRtpengine, type RtpengineInstance } from '../support/media/rtpengine-process.js';
 import { plainWhatsAppLegFlagSets } from '../support/media/plain-whatsapp-leg.js';
 import { RtpEndpoint, type ReceivedDtmfEvent } from '../support/media/rtp-endpoint.js';

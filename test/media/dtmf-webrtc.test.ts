@@ -11,7 +11,8 @@
  * Sending RFC 4733 from this peer needs RTCRtpSender.dtmf, which @roamhq/wrtc 0.10 does not expose.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIC_OFFER_TO_WHATSAPP_MASKED, RtpengineMedia } from '../../src/adapters/rtpengine/index.js';
+import { RtpengineMedia } from '../../src/adapters/rtpengine/index.js';
+import { BIC_OFFER_TO_WHATSAPP_MASKED } from '../support/media/masked-bic-offer.js';
 import { realMediaSkipReason, startMediaFixture, wrtcFactory, type MediaFixture } from '../support/media/media-fixture.js';
 import { RtpEndpoint } from '../support/media/rtp-endpoint.js';
 import { waitFor, sleep } from '../support/media/wait.js';

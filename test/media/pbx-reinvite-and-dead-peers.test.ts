@@ -14,6 +14,7 @@ import { RtpEndpoint } from '../support/media/rtp-endpoint.js';
 import { FakePbxUasLeg } from '../support/fakes/fake-pbx-uas-leg.js';
 import type { BusinessInitiatedCall } from '../../src/calls/business-initiated-call.js';
 import { sleep, waitFor } from '../support/media/wait.js';
+import { inviteFrom } from '../support/fakes/fake-pbx-invite.js';
 
 const skip = await realMediaSkipReason();
 const direction = (sdp: string) => /^a=(sendrecv|sendonly|recvonly|inactive)\r?$/m.exec(sdp)?.[1];
@@ -113,7 +114,7 @@ describe.skipIf(skip !== undefined)(`mid-call re-INVITEs and NAT, real rtpengine
     expect(sdp).toContain(`m=audio ${announcePort} `);
     const leg = new FakePbxUasLeg({ to: '+447700900123', sdp });
     const before = s.peers.length;
-    const call = (await s.stack.bridge.pbxCalls!.handleInvite(leg, s.stack.trunk)) as BusinessInitiatedCall;
+    const call = (await s.stack.bridge.pbxCalls!.handleInvite(inviteFrom(leg, s.stack.trunk))) as BusinessInitiatedCall;
     try {
       pbx.applyAnswer((await waitFor('183', () => leg.responses.find((r) => r.status === 183 && r.sdp), { timeoutMs: 10_000 })).sdp!);
       pbx.startTone(1000);

@@ -14,6 +14,7 @@ import {
 import { RtpEndpoint } from '../support/media/rtp-endpoint.js';
 import { FakePbxUasLeg } from '../support/fakes/fake-pbx-uas-leg.js';
 import { waitFor } from '../support/media/wait.js';
+import { inviteFrom } from '../support/fakes/fake-pbx-invite.js';
 
 const skip = await realMediaSkipReason();
 
@@ -84,7 +85,7 @@ describe.skipIf(skip !== undefined)(`SDP of real PBXs and phones, real rtpengine
       const pbx = await RtpEndpoint.create();
       const leg = new FakePbxUasLeg({ to: '+447700900123', sdp: fillFixture(name, { address: pbx.address, port: pbx.port }) });
       const connectsBefore = s.stack.sim.listCalls().length;
-      const call = await s.stack.bridge.pbxCalls!.handleInvite(leg, s.stack.trunk);
+      const call = await s.stack.bridge.pbxCalls!.handleInvite(inviteFrom(leg, s.stack.trunk));
       await call!.whenEnded();
       expect(leg.final?.status).toBe(488);
       expect(leg.final?.headers['Warning']).toMatch(warning);

@@ -13,6 +13,7 @@ import { openCallJournal } from '../../src/journal/call-journal.js';
 import { createLogger } from '../../src/logging.js';
 import { startFakePbxBridge } from './fake-pbx-bridge.js';
 import { FakePbxUasLeg } from './fakes/fake-pbx-uas-leg.js';
+import { inviteFrom } from './fakes/fake-pbx-invite.js';
 
 function env(name: string): string {
   const v = process.env[name];
@@ -30,6 +31,6 @@ const fx = await startFakePbxBridge({
 
 createInterface({ input: process.stdin }).on('line', (line) => {
   const [command, to] = line.trim().split(/\s+/);
-  if (command === 'bic' && to) void fx.bridge.pbxCalls!.handleInvite(new FakePbxUasLeg({ to: `+${to}` }), fx.trunk);
+  if (command === 'bic' && to) void fx.bridge.pbxCalls!.handleInvite(inviteFrom(new FakePbxUasLeg({ to: `+${to}` }), fx.trunk));
 });
 process.on('SIGTERM', () => { void fx.bridge.stop().then(() => process.exit(0)); });

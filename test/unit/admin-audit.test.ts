@@ -2,8 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startControlSim, TOKEN, type ControlSim } from './control-fixtures.js';
-import { ADMIN_TOKEN, startEdgeBridge, type EdgeBridge } from './http-fixtures.js';
+import { startControlSim, TOKEN, type ControlSim } from '../support/control-fixtures.js';
+import { ADMIN_TOKEN, startEdgeBridge, type EdgeBridge } from '../support/http-fixtures.js';
 
 /**
  * The admin API's audit trail: every refused credential (401), every settings change and every

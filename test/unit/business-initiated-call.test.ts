@@ -12,6 +12,8 @@ import type { CallEvent, CallTerminated } from '../../src/calls/ports/whatsapp-e
 import { FakeMediaEngine, PBX_ANSWER } from '../support/fakes/fake-media.js';
 import { FakePbxUasLeg } from '../support/fakes/fake-pbx-uas-leg.js';
 import { FakeWhatsAppCalls, graphError } from '../support/fakes/fake-whatsapp.js';
+import { inviteFrom } from '../support/fakes/fake-pbx-invite.js';
+import { NumberDirectory } from '../../src/calls/number-directory.js';
 
 const WA_ANSWER = 'v=0\r\no=- 9 2 IN IP4 31.13.65.130\r\ns=-\r\nt=0 0\r\na=ice-lite\r\nm=audio 3482 UDP/TLS/RTP/SAVPF 111 126\r\n';
 const PNID = '105615555715855';
@@ -23,7 +25,7 @@ function harness(opts: { timing?: Partial<BusinessInitiatedTiming>; trunk?: Reco
   const media = new FakeMediaEngine();
   const registry = new CallRegistry({ holdMs: 5_000 });
   const metrics = new Metrics();
-  const admission = new PbxAdmission(new Map([['sales', number]]), (n) => registry.countForNumber(n));
+  const admission = new PbxAdmission(new NumberDirectory([number]), (n) => registry.countForNumber(n));
   const timing: BusinessInitiatedTiming = { noAnswerTimeoutMs: 60_000, mediaPollMs: 5, answerOnFirstMedia: true, firstMediaPackets: 3, ...opts.timing };
   const intake = new PbxCallIntake({
     admission, registry, media, timing, metrics,
@@ -41,7 +43,7 @@ function harness(opts: { timing?: Partial<BusinessInitiatedTiming>; trunk?: Reco
     terminated: (extra: Partial<CallTerminated> = {}, callId = 'wacid.TEST1'): CallEvent => ({ ...base, kind: 'call.terminated', callId, status: 'COMPLETED', errors: [], ...extra }),
   };
   async function place(leg = new FakePbxUasLeg()) {
-    const call = (await intake.handleInvite(leg, trunk)) as BusinessInitiatedCall;
+    const call = (await intake.handleInvite(inviteFrom(leg, trunk))) as BusinessInitiatedCall;
     return { leg, call };
   }
   /** Routes like the bridge does, then waits for the call to process it. */
@@ -147,7 +149,7 @@ describe('BusinessInitiatedCall: webhook orderings', () => {
     const h = harness({ timing: { answerOnFirstMedia: false } });
     h.wa.autoConnect = false;
     const leg = new FakePbxUasLeg();
-    const placing = h.intake.handleInvite(leg, h.trunk);
+    const placing = h.intake.handleInvite(inviteFrom(leg, h.trunk));
     await until(() => h.wa.count('connect') === 1);
     h.registry.route(h.ev.answered('wacid.TEST1', 'wt-1'));
     await new Promise((r) => setTimeout(r, 10));
@@ -163,7 +165,7 @@ describe('BusinessInitiatedCall: webhook orderings', () => {
     const h = harness({ timing: { answerOnFirstMedia: false } });
     h.wa.autoConnect = false;
     const leg = new FakePbxUasLeg();
-    const placing = h.intake.handleInvite(leg, h.trunk);
+    const placing = h.intake.handleInvite(inviteFrom(leg, h.trunk));
     await until(() => h.wa.count('connect') === 1);
     expect(h.registry.route(h.ev.answered('wacid.LATE'))).toBe('held');
     h.wa.resolveConnect('wacid.LATE');
@@ -176,7 +178,7 @@ describe('BusinessInitiatedCall: webhook orderings', () => {
     const h = harness();
     h.wa.autoConnect = false;
     const leg = new FakePbxUasLeg();
-    const placing = h.intake.handleInvite(leg, h.trunk);
+    const placing = h.intake.handleInvite(inviteFrom(leg, h.trunk));
     await until(() => h.wa.count('connect') === 1);
     h.registry.route({ ...h.ev.terminated({ status: 'FAILED', errors: [{ code: 138001 }] }), trackingData: 'wt-1' } as CallEvent);
     h.wa.resolveConnect();
@@ -236,7 +238,7 @@ describe('BusinessInitiatedCall: CANCEL at each stage', () => {
   it('before the media offer: nothing reaches WhatsApp', async () => {
     const h = harness();
     const leg = new FakePbxUasLeg();
-    const placing = h.intake.handleInvite(leg, h.trunk);
+    const placing = h.intake.handleInvite(inviteFrom(leg, h.trunk));
     leg.cancel();
     const call = (await placing) as BusinessInitiatedCall;
     await settle(call);
@@ -249,7 +251,7 @@ describe('BusinessInitiatedCall: CANCEL at each stage', () => {
     const h = harness();
     h.wa.autoConnect = false;
     const leg = new FakePbxUasLeg();
-    const placing = h.intake.handleInvite(leg, h.trunk);
+    const placing = h.intake.handleInvite(inviteFrom(leg, h.trunk));
     await until(() => h.wa.count('connect') === 1);
     leg.cancel();
     h.wa.resolveConnect();
@@ -431,7 +433,7 @@ describe('BusinessInitiatedCall: call permission gate (trunks[].permission_polic
     let release!: () => void;
     const h = harness({ gate: { decide: () => new Promise((r) => { release = () => r({ allow: true }); }) }, trunk: { permission_policy: 'check' } });
     const leg = new FakePbxUasLeg();
-    const placing = h.intake.handleInvite(leg, h.trunk);
+    const placing = h.intake.handleInvite(inviteFrom(leg, h.trunk));
     await until(() => release !== undefined);
     leg.cancel();
     release();
@@ -465,7 +467,7 @@ describe('BusinessInitiatedCall: what real PBXs send, and PBXs that vanish', () 
   it('a WebRTC (SAVPF) offer from the trunk is refused 488 with a Warning, before anything reaches Meta', async () => {
     const h = harness();
     const { leg, call } = await h.place(new FakePbxUasLeg({ sdp: SAVPF_OFFER }));
-    await call.whenEnded();
+    expect(call).toBeUndefined(); // refused by the INVITE checks: no call object, no media session
     expect(leg.final).toMatchObject({ status: 488 });
     expect(leg.final!.headers['Warning']).toMatch(/^399 watrunk ".*UDP\/TLS\/RTP\/SAVPF.*RTP\/AVP/);
     expect(h.wa.actions).toEqual([]);

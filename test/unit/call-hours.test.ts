@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   CALL_HOURS_ERRORS as E, dateInZone, isCalendarDate, isValidTimeZone, parseHhmm, validateCallHours,
-} from '../../src/settings/call-hours.js';
-import { validateCallingSettings, validateMergedCallingSettings } from '../../src/settings/calling-settings.js';
+} from '../../src/calling-settings/call-hours.js';
+import { validateCallingSettings, validateMergedCallingSettings } from '../../src/calling-settings/validation.js';
 
 // 2026-06-15 12:00 UTC (a Monday)
 const NOW = Date.UTC(2026, 5, 15, 12, 0, 0);

@@ -21,6 +21,8 @@ import type { ConnectRequest, WhatsAppCalls } from '../../src/calls/ports/whatsa
 import { FakeMediaEngine } from '../support/fakes/fake-media.js';
 import { FakePbxDialer } from '../support/fakes/fake-pbx-dialer.js';
 import { FakePbxUasLeg } from '../support/fakes/fake-pbx-uas-leg.js';
+import { inviteFrom } from '../support/fakes/fake-pbx-invite.js';
+import { NumberDirectory } from '../../src/calls/number-directory.js';
 
 /** The journal of live WhatsApp calls, and what a start-up does with the calls a crash left in it. */
 
@@ -121,13 +123,13 @@ describe('the journal around a call', () => {
     const registry = new CallRegistry();
     const ender = new WhatsAppCallEnder({ logger: logs.logger, metrics: new Metrics(), retryDelaysMs: [100, 100, 100, 100] });
     const intake = new PbxCallIntake({
-      admission: new PbxAdmission(new Map([['sales', number]]), (n) => registry.countForNumber(n)),
+      admission: new PbxAdmission(new NumberDirectory([number]), (n) => registry.countForNumber(n)),
       registry, media: new FakeMediaEngine(), metrics: new Metrics(), logger: logs.logger, ender, journal, newId: () => 'wt-out-1',
       timing: { noAnswerTimeoutMs: 60_000, mediaPollMs: 5, answerOnFirstMedia: false, firstMediaPackets: 3 },
       numbers: new Map([['sales', { config: number, calls }]]),
     });
     const leg = new FakePbxUasLeg();
-    const call = (await intake.handleInvite(leg, trunkSchema.parse({ name: 'pbx', sources: ['127.0.0.1'], numbers: ['sales'] }))) as BusinessInitiatedCall;
+    const call = (await intake.handleInvite(inviteFrom(leg, trunkSchema.parse({ name: 'pbx', sources: ['127.0.0.1'], numbers: ['sales'] })))) as BusinessInitiatedCall;
     expect(atConnect).toEqual([{ callId: 'wt-out-1', number: 'sales', direction: 'BUSINESS_INITIATED', startedAt: expect.any(String), endWith: 'terminate' }]);
     await journal.flushed();
     expect(readCallJournal(path)).toEqual([{ ...atConnect[0], waCallId: 'wacid.BIC1' }]);

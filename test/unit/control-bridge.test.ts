@@ -7,10 +7,10 @@ import { startBridge, type RunningBridge } from '../../src/bridge.js';
 import { registerPermissionsCommand } from '../../src/cli/permissions-command.js';
 import { registerSettingsCommand } from '../../src/cli/settings-command.js';
 import { registerSipCommand } from '../../src/cli/sip-command.js';
-import { adminOpenApi } from '../../src/control/admin-openapi.js';
+import { adminOpenApi } from '../../src/control/admin/admin-openapi.js';
 import { signWebhookBody } from '../../src/simulator/index.js';
 import { freeTcpPort } from '../support/ports.js';
-import { APP_SECRET, captureLogger, controlConfig, DISPLAY, PNID, startControlSim, TOKEN, until, type ControlSim } from './control-fixtures.js';
+import { APP_SECRET, captureLogger, controlConfig, DISPLAY, PNID, startControlSim, TOKEN, until, type ControlSim } from '../support/control-fixtures.js';
 
 /**
  * `watrunk start` with the control plane: the start-up SIP mode check and restrictions in /readyz,

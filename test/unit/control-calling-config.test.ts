@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, resolveSecrets, validateConfig } from '../../src/config/load.js';
-import { desiredCallingIssues } from '../../src/control/calling-config.js';
-import { CALL_HOURS_ERRORS } from '../../src/settings/call-hours.js';
+import { desiredCallingIssues } from '../../src/config/desired-calling.js';
+import { CALL_HOURS_ERRORS } from '../../src/calling-settings/call-hours.js';
 
 /** numbers[].calling, trunks[].permission_policy and admin: validation with Meta's rules (docs/whatsapp-calling.md#settings, #permissions, #sip-mode). */
 

@@ -9,7 +9,8 @@ import type { WhatsAppEvent } from '../../src/calls/ports/whatsapp-events.js';
 import { FakeMediaEngine } from '../support/fakes/fake-media.js';
 import { FakePbxUasLeg } from '../support/fakes/fake-pbx-uas-leg.js';
 import { freeTcpPort } from '../support/ports.js';
-import { until } from './control-fixtures.js';
+import { until } from '../support/control-fixtures.js';
+import { inviteFrom } from '../support/fakes/fake-pbx-invite.js';
 
 /**
  * Permission policies end to end through the PBX -> WhatsApp call flow: a PBX INVITE (fake SIP leg),
@@ -55,7 +56,7 @@ beforeAll(async () => {
   bridge = await startBridge({ file: 'test', config, secrets: { ...secrets, accessTokens: new Map([['demo', secrets.token]]), trunkPasswords: new Map() } }, {
     logger, media, onEvent: (e) => { events.push(e); },
   });
-  plane = bridge.control.plane;
+  plane = bridge.control;
 });
 
 afterAll(async () => {
@@ -69,7 +70,7 @@ const trunk = (permission_policy?: unknown): TrunkConfig =>
 /** A PBX INVITE through the bridge's own intake (the permission gate runs inside the call). */
 async function invite(to: string, t: TrunkConfig): Promise<FakePbxUasLeg> {
   const leg = new FakePbxUasLeg({ to: `+${to}` });
-  await bridge.pbxCalls!.handleInvite(leg, t);
+  await bridge.pbxCalls!.handleInvite(inviteFrom(leg, t));
   await until(() => leg.final !== undefined, 5000);
   return leg;
 }

@@ -4,14 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GraphClient } from '../../src/adapters/meta/graph-client.js';
 import { MetaPermissions } from '../../src/adapters/meta/meta-permissions.js';
 import { Metrics } from '../../src/metrics.js';
-import { CallPermissionCache, PermissionLookupThrottled } from '../../src/control/permission-cache.js';
-import { PermissionGate } from '../../src/control/permission-gate.js';
-import { permissionPolicySchema, type PermissionPolicy } from '../../src/control/permission-policy.js';
-import type { PermissionRequestSender } from '../../src/control/permission-requests.js';
+import { CallPermissionCache, PermissionLookupThrottled } from '../../src/permissions/permission-cache.js';
+import { PermissionGate } from '../../src/permissions/permission-gate.js';
+import { permissionPolicySchema, type PermissionPolicy } from '../../src/config/permission-policy.js';
+import type { PermissionRequestSender } from '../../src/permissions/permission-requests.js';
 import { ProviderError } from '../../src/calls/ports/whatsapp-errors.js';
 import type { PermissionReplied } from '../../src/calls/ports/whatsapp-events.js';
 import type { CallPermission, WhatsAppPermissions } from '../../src/calls/ports/whatsapp-provider.js';
-import { captureLogger } from './control-fixtures.js';
+import { captureLogger } from '../support/control-fixtures.js';
 
 /** CallPermissionCache and PermissionGate with fake ports and an injected clock (docs/whatsapp-calling.md#permissions). */
 

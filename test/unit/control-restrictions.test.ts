@@ -4,19 +4,20 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { parseMetaWebhook } from '../../src/adapters/meta/webhook-parser.js';
 import { loadConfig } from '../../src/config/load.js';
-import { registerAdminApi } from '../../src/control/admin-api.js';
-import { adminOpenApi } from '../../src/control/admin-openapi.js';
-import { createControlPlane } from '../../src/control/control-plane.js';
-import { RestrictionsBoard, restrictionsFromSettings } from '../../src/control/restrictions-board.js';
+import { registerAdminApi } from '../../src/control/admin/admin-api.js';
+import { adminOpenApi } from '../../src/control/admin/admin-openapi.js';
+import { ControlPlane } from '../../src/control/control-plane.js';
+import { RestrictionsBoard, restrictionsFromSettings } from '../../src/control/settings/restrictions-board.js';
+import { NumberDirectory } from '../../src/calls/number-directory.js';
 import { Metrics } from '../../src/metrics.js';
 import type { AccountNotice, PermissionReplied } from '../../src/calls/ports/whatsapp-events.js';
-import { captureLogger, controlConfig } from './control-fixtures.js';
+import { captureLogger, controlConfig } from '../support/control-fixtures.js';
 
 /** Restrictions and account notices (docs/whatsapp-calling.md#account-notices); the admin routes against their OpenAPI document. */
 
 const fixture = (name: string) => JSON.parse(readFileSync(`test/fixtures/meta/webhooks/${name}`, 'utf8'));
 const NOW = Date.UTC(2026, 0, 1);
-const numbers = [{ name: 'sales', phoneNumberId: '105615555715855', displayNumber: '15551112222' }];
+const numbers = new NumberDirectory([{ name: 'sales', phone_number_id: '105615555715855', display_number: '15551112222' }]);
 
 describe('RestrictionsBoard', () => {
   it('reads GET /settings restrictions in both spellings (restrictions_list, restriction_list)', () => {
@@ -44,7 +45,7 @@ describe('RestrictionsBoard', () => {
   it('account_update (restriction, violation) and account_settings_update fixtures are logged and remembered', () => {
     const logs = captureLogger('info');
     const metrics = new Metrics();
-    const plane = createControlPlane({ config: controlConfig('http://127.0.0.1:9'), accessTokens: new Map(), logger: logs.logger, metrics, clock: () => NOW });
+    const plane = new ControlPlane({ config: controlConfig('http://127.0.0.1:9'), accessTokens: new Map(), logger: logs.logger, metrics, clock: () => NOW });
     for (const f of ['account-update-restriction.json', 'account-settings-update.json']) {
       for (const e of parseMetaWebhook(fixture(f)).events) plane.handleEvent(e, undefined);
     }
@@ -65,7 +66,7 @@ describe('RestrictionsBoard', () => {
   });
 
   it('permission reply fixtures reach the number\'s cache through handleEvent', () => {
-    const plane = createControlPlane({ config: controlConfig('http://127.0.0.1:9'), accessTokens: new Map(), logger: pino({ level: 'silent' }), metrics: new Metrics() });
+    const plane = new ControlPlane({ config: controlConfig('http://127.0.0.1:9'), accessTokens: new Map(), logger: pino({ level: 'silent' }), metrics: new Metrics() });
     const replies = ['permission-reply-accept-permanent.json', 'permission-reply-automatic-reject.json']
       .map((f) => parseMetaWebhook(fixture(f)).events[0] as PermissionReplied);
     plane.handleEvent(replies[0]!, 'sales');
@@ -83,8 +84,8 @@ describe('admin routes and their OpenAPI document', () => {
     app.addHook('onRoute', (r) => {
       for (const m of [r.method].flat()) if (m !== 'HEAD') routes.push(`${m} ${r.url.replace(/:(\w+)/g, '{$1}')}`);
     });
-    const plane = createControlPlane({ config: controlConfig('http://127.0.0.1:9'), accessTokens: new Map(), logger: pino({ level: 'silent' }), metrics: new Metrics() });
-    await registerAdminApi(app, { plane, token: 'x'.repeat(20), prefix: '/ops/admin', trunks: [], credentialsStateFile: '/tmp/unused.json' });
+    const plane = new ControlPlane({ config: controlConfig('http://127.0.0.1:9'), accessTokens: new Map(), logger: pino({ level: 'silent' }), metrics: new Metrics() });
+    await registerAdminApi(app, { plane, token: 'x'.repeat(20), prefix: '/ops/admin', credentialsStateFile: '/tmp/unused.json' });
     await app.ready();
     const documented = Object.entries(adminOpenApi('/ops/admin')['paths'] as Record<string, Record<string, unknown>>)
       .flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));

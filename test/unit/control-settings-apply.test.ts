@@ -7,11 +7,10 @@ import { runControlCommand } from '../../src/cli/run-control-command.js';
 import { settingsApplyCommand, settingsDiffCommand, settingsGetCommand } from '../../src/cli/settings-command.js';
 import type { ControlContext } from '../../src/cli/control-context.js';
 import type { ConfigFile } from '../../src/config/schema.js';
-import { settingsApply, settingsDiff } from '../../src/control/control-operations.js';
 import type { ControlPlane } from '../../src/control/control-plane.js';
-import { applySettings } from '../../src/control/settings-control.js';
-import { CALL_HOURS_ERRORS } from '../../src/settings/call-hours.js';
-import { bufferIo, captureLogger, controlConfig, DISPLAY, PNID, TOKEN, planFor, recordUpdates, startControlSim, type ControlSim } from './control-fixtures.js';
+import { applySettings } from '../../src/control/settings/settings-sync.js';
+import { CALL_HOURS_ERRORS } from '../../src/calling-settings/call-hours.js';
+import { bufferIo, captureLogger, controlConfig, DISPLAY, PNID, TOKEN, planFor, recordUpdates, startControlSim, type ControlSim } from '../support/control-fixtures.js';
 
 /** `watrunk settings get|diff|apply` against the simulator (docs/whatsapp-calling.md#settings). */
 
@@ -46,51 +45,51 @@ afterEach(async () => {
 
 describe('settings diff and apply against the simulator', () => {
   it('diff shows, per number, what differs, as focused updates in order', async () => {
-    const [d] = await settingsDiff(plane(desired()).plane);
+    const [d] = await plane(desired()).plane.settingsDiff();
     expect(d!.declared).toBe(true);
     // srtp DTLS is Meta's default (omitted from GET): no difference
     expect(d!.changes.map((c) => c.key)).toEqual(['status', 'callback_permission_status', 'call_hours', 'audio']);
-    expect((await settingsDiff(plane(undefined).plane))[0]).toEqual({ number: 'sales', declared: false, changes: [] });
+    expect((await plane(undefined).plane.settingsDiff())[0]).toEqual({ number: 'sales', declared: false, changes: [] });
   });
 
   it('apply sends one feature group per request, and applying twice changes nothing the second time', async () => {
     const { plane: p } = plane(desired());
     const sent = recordUpdates(p.number('sales'));
-    const [first] = await settingsApply(p, { dryRun: false });
+    const [first] = await p.settingsApply({ dryRun: false });
     expect(first).toMatchObject({ ok: true, remaining: [] });
     expect(sent.map((u) => Object.keys(u))).toEqual([['status'], ['callback_permission_status'], ['call_hours'], ['audio']]);
     expect(await live()).toMatchObject({ status: 'ENABLED', callback_permission_status: 'ENABLED', call_hours: callHours({ holiday_schedule: holidays }), audio: { additional_codecs: ['PCMA'] } });
 
-    const [second] = await settingsApply(p, { dryRun: false });
+    const [second] = await p.settingsApply({ dryRun: false });
     expect(second).toMatchObject({ ok: true, changes: [], remaining: [] });
     expect(sent).toHaveLength(4);
   });
 
   it('holidays are kept when only the weekly hours change (call_hours is replaced as a whole)', async () => {
-    await settingsApply(plane(desired()).plane, { dryRun: false });
+    await plane(desired()).plane.settingsApply({ dryRun: false });
     const later = [{ day_of_week: 'MONDAY', open_time: '0800', close_time: '1600' }, { day_of_week: 'FRIDAY', open_time: '0800', close_time: '1200' }];
     const { plane: p } = plane(desired({ call_hours: callHours({ weekly_operating_hours: later, holiday_schedule: holidays }) }));
     const sent = recordUpdates(p.number('sales'));
-    const [r] = await settingsApply(p, { dryRun: false });
+    const [r] = await p.settingsApply({ dryRun: false });
     expect(r!.ok).toBe(true);
     expect(sent).toEqual([{ call_hours: callHours({ weekly_operating_hours: later, holiday_schedule: holidays }) }]);
     expect((await live())['call_hours']).toEqual(callHours({ weekly_operating_hours: later, holiday_schedule: holidays }));
   });
 
   it('omitting holiday_schedule deletes the holidays, and the diff says so first', async () => {
-    await settingsApply(plane(desired()).plane, { dryRun: false });
+    await plane(desired()).plane.settingsApply({ dryRun: false });
     const { plane: p } = plane(desired({ call_hours: callHours() }));
-    const [d] = await settingsDiff(p);
+    const [d] = await p.settingsDiff();
     expect(d!.changes).toHaveLength(1);
     expect(d!.changes[0]!.notes).toEqual([expect.stringMatching(/^deletes 2 holiday\(s\) on Meta/)]);
-    await settingsApply(p, { dryRun: false });
+    await p.settingsApply({ dryRun: false });
     expect((await live())['call_hours']).toEqual(callHours());
   });
 
   it('--dry-run sends nothing', async () => {
     const { plane: p } = plane(desired());
     const sent = recordUpdates(p.number('sales'));
-    const [r] = await settingsApply(p, { dryRun: true });
+    const [r] = await p.settingsApply({ dryRun: true });
     expect(r).toMatchObject({ dryRun: true, ok: true });
     expect(r!.changes).toHaveLength(4);
     expect(sent).toEqual([]);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { APPLY_ORDER, canonicalJson, diffCalling } from '../../src/control/settings-diff.js';
+import { APPLY_ORDER, canonicalJson, diffCalling } from '../../src/control/settings/settings-diff.js';
 
 /** The pure diff between numbers[].calling and GET /settings' calling (docs/whatsapp-calling.md#settings, #sip-mode). */
 

@@ -4,10 +4,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ControlContext } from '../../src/cli/control-context.js';
 import { sipCredentialsCommand, sipDisableCommand, sipEnableCommand, sipStatusCommand } from '../../src/cli/sip-command.js';
-import { sipCredentialsOf, sipEnableOn, sipStatusOf } from '../../src/control/control-operations.js';
 import type { ControlPlane } from '../../src/control/control-plane.js';
-import { fetchSipCredentials, fingerprintOf, MASK } from '../../src/control/sip-credentials.js';
-import { bufferIo, captureLogger, controlConfig, planFor, startControlSim, type ControlSim } from './control-fixtures.js';
+import { fetchSipCredentials, fingerprintOf, MASK } from '../../src/control/sip/sip-credentials.js';
+import { bufferIo, captureLogger, controlConfig, planFor, startControlSim, type ControlSim } from '../support/control-fixtures.js';
 
 /** `watrunk sip status|enable|disable|credentials` against the simulator (docs/whatsapp-calling.md#sip-mode). */
 
@@ -51,7 +50,7 @@ describe('sip status, enable, disable', () => {
 
   it('enable --force in api mode goes through, with a warning note, and the mode monitor reports the mismatch', async () => {
     const { plane } = await setup('api');
-    const plan = await sipEnableOn(plane, 'sales', { hostname: 'sip.example.com', force: true });
+    const plan = await plane.sipEnableOn('sales', { hostname: 'sip.example.com', force: true });
     expect(plan.applied).toBe(true);
     expect(plan.notes.join('\n')).toMatch(/forced: the config still says mode: api/);
     expect((await liveSip(plane)).status).toBe('ENABLED');
@@ -70,7 +69,7 @@ describe('sip status, enable, disable', () => {
     expect(b.out).toContain('  applied');
     expect(b.out.join('\n')).toMatch(/note: calling.status is DISABLED/);
     expect(await liveSip(plane)).toEqual({ status: 'ENABLED', servers: [{ hostname: 'sip.example.com', port: 5071, request_uri_user_params: { tgrp: 'wacall' }, app_id: '1000000000000001' }] });
-    expect((await sipStatusOf(plane, 'sales')).mode.state).toBe('match');
+    expect((await plane.sipStatusOf('sales')).mode.state).toBe('match');
 
     const d = bufferIo();
     expect(await sipDisableCommand(ctx, 'sales', {}, d.io)).toBe(0);
@@ -79,12 +78,12 @@ describe('sip status, enable, disable', () => {
     expect(await liveSip(plane)).toMatchObject({ status: 'DISABLED', servers: [{ hostname: 'sip.example.com' }] });
 
     // re-enabling reuses the kept server: no hostname needed
-    expect((await sipEnableOn(plane, 'sales', {})).applied).toBe(true);
+    expect((await plane.sipEnableOn('sales', {})).applied).toBe(true);
   });
 
   it('enable without a hostname when Meta has no server is refused', async () => {
     const { plane } = await setup('sip');
-    expect((await sipEnableOn(plane, 'sales', {})).refused).toMatch(/give --hostname/);
+    expect((await plane.sipEnableOn('sales', {})).refused).toMatch(/give --hostname/);
   });
 });
 
@@ -113,7 +112,7 @@ describe('sip credentials', () => {
 
     // an existing file with a looser mode ends up 0600 too
     const loose = join(dir, 'loose');
-    await sipCredentialsOf(plane, 'sales', { stateFile, outputFile: loose });
+    await plane.sipCredentialsOf('sales', { stateFile, outputFile: loose });
     expect(statSync(loose).mode & 0o777).toBe(0o600);
 
     const again = bufferIo();
@@ -133,7 +132,7 @@ describe('sip credentials', () => {
   it('notices when the password has changed since the last fetch', async () => {
     const { plane, ctx, logs } = await setup('sip', { sip: { status: 'ENABLED', servers: [SERVER] } });
     const stateFile = join(mkdtempSync(join(tmpdir(), 'watrunk-creds-')), 'state.json');
-    await sipCredentialsOf(plane, 'sales', { stateFile });
+    await plane.sipCredentialsOf('sales', { stateFile });
     // server entries replaced and restored: the simulator derives the password from number + hostname, so it is the same
     await plane.number('sales').settings.updateSettings({ sip: { servers: [{ hostname: 'sbc.example.com' }] } });
     await plane.number('sales').settings.updateSettings({ sip: { servers: [{ hostname: 'sip.example.com' }] } });

@@ -2,7 +2,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { PbxTrunkServer } from '../../src/adapters/drachtio/pbx-trunk-server.js';
 import type { SrfHandler, SrfHeaderOpts, SrfLike, SrfRequest, SrfResponse } from '../../src/adapters/drachtio/srf-types.js';
-import type { PbxUasLeg } from '../../src/calls/ports/sip.js';
+import type { PbxInvite } from '../../src/calls/ports/sip.js';
 import type { TrunkDirectory } from '../../src/calls/trunk-directory.js';
 import type { TrunkConfig } from '../../src/config/schema.js';
 
@@ -17,15 +17,15 @@ function invite(headers: Record<string, string>): SrfRequest {
 }
 
 /** A trunk server on a fake srf with one trunk without digest auth; returns what an INVITE got. */
-async function offer(headers: Record<string, string>) {
+async function offer(headers: Record<string, string>, known = true) {
   let handler: SrfHandler | undefined;
   const srf = { invite: (h: SrfHandler) => { handler = h; }, options: () => undefined } as unknown as SrfLike;
   const trunk = { name: 'pbx' } as TrunkConfig;
-  const trunks = { identify: () => ({ kind: 'trunk', trunk }), knowsSource: () => true } as unknown as TrunkDirectory;
-  const calls: PbxUasLeg[] = [];
+  const trunks = { identify: () => (known ? { kind: 'trunk', trunk } : { kind: 'unknown' }), knowsSource: () => known } as unknown as TrunkDirectory;
+  const invites: PbxInvite[] = [];
   new PbxTrunkServer(srf, {
-    trunks, passwords: new Map(), canTakeCalls: async () => ({ ok: true }),
-    onCall: async (leg) => { calls.push(leg); },
+    trunks, passwords: new Map(),
+    onInvite: async (invite) => { invites.push(invite); },
     liveness: { sessionExpiresS: 1800, minSeS: 600, optionsPingS: 0 },
     logger: pino({ level: 'silent' }),
   }).install();
@@ -39,25 +39,29 @@ async function offer(headers: Record<string, string>) {
   };
   handler!(invite(headers), res);
   await new Promise((r) => setImmediate(r));
-  return { sent, calls };
+  return { sent, invites, trunk };
 }
 
-describe('PbxTrunkServer and RFC 4028 Min-SE', () => {
-  it('answers 422 with our Min-SE to a PBX asking for a shorter Session-Expires', async () => {
-    const { sent, calls } = await offer({ 'Session-Expires': '300;refresher=uac', Supported: 'timer' });
-    expect(sent).toEqual([{ status: 422, reason: 'Session Interval Too Small', headers: { 'Min-SE': '600' } }]);
-    expect(calls).toHaveLength(0);
+describe('PbxTrunkServer: every INVITE goes to the call logic as a PbxInvite', () => {
+  it('carries the Session-Expires the PBX asked for and whether it said Supported: timer (the 422 is the checks\' to give)', async () => {
+    const a = await offer({ 'Session-Expires': '300;refresher=uac', Supported: 'timer' });
+    expect(a.sent).toEqual([]);
+    expect(a.invites[0]!.sessionTimer).toEqual({ seconds: 300, timerSupported: true });
+    const b = await offer({ 'Session-Expires': '300' });
+    expect(b.invites[0]!.sessionTimer).toEqual({ seconds: 300, timerSupported: false });
+    const c = await offer({});
+    expect(c.invites[0]!.sessionTimer).toBeUndefined();
   });
 
-  it('takes the call when Session-Expires is at least Min-SE', async () => {
-    const { sent, calls } = await offer({ 'Session-Expires': '600', Supported: 'timer' });
-    expect(sent).toHaveLength(0);
-    expect(calls).toHaveLength(1);
+  it('identifies a known trunk by source', async () => {
+    const { invites, trunk, sent } = await offer({});
+    expect(await invites[0]!.identifyTrunk()).toBe(trunk);
+    expect(sent).toEqual([]);
   });
 
-  it('takes the call of a PBX without Supported: timer, which could not act on a 422', async () => {
-    const { sent, calls } = await offer({ 'Session-Expires': '300' });
-    expect(sent).toHaveLength(0);
-    expect(calls).toHaveLength(1);
+  it('answers an unknown source 403 with a Warning, and tells the checks it has answered', async () => {
+    const { invites, sent } = await offer({}, false);
+    expect(await invites[0]!.identifyTrunk()).toBeUndefined();
+    expect(sent).toEqual([{ status: 403, reason: 'Forbidden', headers: { Warning: expect.stringMatching(/^399 watrunk "unknown trunk/) } }]);
   });
 });

@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { Metrics } from '../../src/metrics.js';
+import { NumberDirectory } from '../../src/calls/number-directory.js';
 import { EventDispatcher } from '../../src/webhooks/event-dispatcher.js';
 import type { WhatsAppEvent } from '../../src/calls/ports/whatsapp-events.js';
 
@@ -9,7 +10,7 @@ function dispatcher(maxEventAgeS = 300) {
   const handled: WhatsAppEvent[] = [];
   const metrics = new Metrics();
   const d = new EventDispatcher({
-    numbers: new Map([['111', 'sales']]), maxEventAgeS, dedupeCapacity: 100,
+    numbers: new NumberDirectory([{ name: 'sales', phone_number_id: '111', display_number: '1555' }]), maxEventAgeS, dedupeCapacity: 100,
     logger: pino({ level: 'silent' }), metrics, now: () => NOW * 1000,
     handle: (e) => { handled.push(e); },
   });
@@ -57,7 +58,7 @@ describe('EventDispatcher', () => {
 
   it('an error thrown by the handler is contained', async () => {
     const d = new EventDispatcher({
-      numbers: new Map([['111', 'sales']]), maxEventAgeS: 300, dedupeCapacity: 10, logger: pino({ level: 'silent' }),
+      numbers: new NumberDirectory([{ name: 'sales', phone_number_id: '111', display_number: '1555' }]), maxEventAgeS: 300, dedupeCapacity: 10, logger: pino({ level: 'silent' }),
       metrics: new Metrics(), now: () => NOW * 1000, handle: () => { throw new Error('bug'); },
     });
     await expect(d.dispatch([offered()])).resolves.toEqual(['dispatched']);

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StartupError } from '../../src/config/load.js';
 import { freeTcpPort } from '../support/ports.js';
-import { ADMIN_TOKEN, startEdgeBridge, VERIFY_TOKEN, type EdgeBridge } from './http-fixtures.js';
+import { ADMIN_TOKEN, startEdgeBridge, VERIFY_TOKEN, type EdgeBridge } from '../support/http-fixtures.js';
 
 /**
  * Two listeners: the public one (config `http`) carries only the webhook and /healthz, so exposing

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MetaCalls } from '../../src/adapters/meta/meta-calls.js';
 import { ProviderError } from '../../src/calls/ports/whatsapp-errors.js';
-import { CALL_ID, SDP_ANSWER, SDP_OFFER, TOKEN, graphError, rejectionOf, startHarness, type Harness } from './meta-graph-stub.js';
+import { CALL_ID, SDP_ANSWER, SDP_OFFER, TOKEN, graphError, rejectionOf, startHarness, type Harness } from '../support/meta-graph-stub.js';
 
 let h: Harness;
 afterEach(async () => { await h?.close(); });

@@ -7,7 +7,7 @@ import { ProviderError } from '../../src/calls/ports/whatsapp-errors.js';
 import {
   CALL_ID, SDP_ANSWER, SDP_OFFER, TOKEN, captureLogger, closedPort, graphError, rejectionOf, startHarness,
   type Harness,
-} from './meta-graph-stub.js';
+} from '../support/meta-graph-stub.js';
 
 let h: Harness;
 afterEach(async () => { await h?.close(); });

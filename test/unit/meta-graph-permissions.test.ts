@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MetaPermissions } from '../../src/adapters/meta/meta-permissions.js';
 import { isBsuid } from '../../src/adapters/meta/meta-recipient.js';
 import { ProviderError } from '../../src/calls/ports/whatsapp-errors.js';
-import { graphError, rejectionOf, startHarness, type Harness } from './meta-graph-stub.js';
+import { graphError, rejectionOf, startHarness, type Harness } from '../support/meta-graph-stub.js';
 
 let h: Harness;
 afterEach(async () => { await h?.close(); });

@@ -4,7 +4,7 @@ import { MetaCalls } from '../../src/adapters/meta/meta-calls.js';
 import { MetaPermissions } from '../../src/adapters/meta/meta-permissions.js';
 import { MetaSettings } from '../../src/adapters/meta/meta-settings.js';
 import { ProviderError } from '../../src/calls/ports/whatsapp-errors.js';
-import { CALL_ID, SDP_ANSWER, SDP_OFFER, graphError, rejectionOf, startHarness, type Harness } from './meta-graph-stub.js';
+import { CALL_ID, SDP_ANSWER, SDP_OFFER, graphError, rejectionOf, startHarness, type Harness } from '../support/meta-graph-stub.js';
 
 let h: Harness;
 afterEach(async () => { await h?.close(); });

@@ -5,7 +5,7 @@ import { MetaSettings } from '../../src/adapters/meta/meta-settings.js';
 import { numberSchema, type NumberConfig } from '../../src/config/schema.js';
 import { Metrics } from '../../src/metrics.js';
 import { ProviderError } from '../../src/calls/ports/whatsapp-errors.js';
-import { GraphStub, TOKEN, captureLogger, rejectionOf, startHarness, type Harness } from './meta-graph-stub.js';
+import { GraphStub, TOKEN, captureLogger, rejectionOf, startHarness, type Harness } from '../support/meta-graph-stub.js';
 
 const SETTINGS = {
   calling: {

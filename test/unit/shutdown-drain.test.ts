@@ -10,6 +10,7 @@ import { BUSINESS_NUMBER, PNID, SECRETS, startFakePbxBridge, type FakePbxBridge 
 import { FakePbxUasLeg } from '../support/fakes/fake-pbx-uas-leg.js';
 import { GraphProxy } from '../support/graph-proxy.js';
 import { freeTcpPort } from '../support/ports.js';
+import { inviteFrom } from '../support/fakes/fake-pbx-invite.js';
 
 /**
  * SIGTERM/SIGINT: `stop()` drains. No new calls from the first moment (INVITE 503, user calls
@@ -96,7 +97,7 @@ describe('stop(): draining', () => {
     expect(ready.json()).toMatchObject({ status: 'not_ready', checks: { shutdown: { ok: false } } });
 
     const leg = new FakePbxUasLeg({ to: '+447700900123' });
-    await bridge.pbxCalls!.handleInvite(leg, trunk);
+    await bridge.pbxCalls!.handleInvite(inviteFrom(leg, trunk));
     expect(leg.final).toMatchObject({ status: 503 });
     expect(leg.final!.headers['Retry-After']).toBeDefined();
     expect(sim.listCalls().filter((c) => c.direction === 'BUSINESS_INITIATED')).toEqual([]);

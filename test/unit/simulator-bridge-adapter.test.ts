@@ -4,7 +4,7 @@ import { numberSchema } from '../../src/config/schema.js';
 import { createLogger } from '../../src/logging.js';
 import { Metrics } from '../../src/metrics.js';
 import { ProviderError } from '../../src/calls/ports/whatsapp-errors.js';
-import { BridgeStub, DISPLAY, OFFER, PNID, startSim, TOKEN, type TestSim } from './simulator-fixtures.js';
+import { BridgeStub, DISPLAY, OFFER, PNID, startSim, TOKEN, type TestSim } from '../support/simulator-fixtures.js';
 
 /**
  * Cross-check: the bridge's own Meta Graph adapter talks to the simulator (base_url pointed at it)

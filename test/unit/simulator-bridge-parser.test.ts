@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseMetaWebhook } from '../../src/adapters/meta/webhook-parser.js';
-import { ANSWER, BridgeStub, PNID, startSim, type TestSim } from './simulator-fixtures.js';
+import { ANSWER, BridgeStub, PNID, startSim, type TestSim } from '../support/simulator-fixtures.js';
 
 /**
  * Cross-check: everything the simulator sends parses cleanly with the bridge's own Meta webhook

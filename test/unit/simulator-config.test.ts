@@ -9,7 +9,7 @@ import { parseSimulatorConfig } from '../../src/simulator/config.js';
 import { derivedBsuid, IdFactory } from '../../src/simulator/ids.js';
 import { loadSimulatorConfig, runSimulatorFromFile, simulatorConfigSchema } from '../../src/simulator/index.js';
 import { UserDirectory } from '../../src/simulator/user-rules.js';
-import { FakeMediaFactory } from './simulator-fixtures.js';
+import { FakeMediaFactory } from '../support/simulator-fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'watrunk-sim-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BridgeStub, startSim, type TestSim } from './simulator-fixtures.js';
+import { BridgeStub, startSim, type TestSim } from '../support/simulator-fixtures.js';
 
 /** Webhook delivery: retries, signing of the exact bytes, and injected faults (docs/whatsapp-calling.md#delivery). */
 

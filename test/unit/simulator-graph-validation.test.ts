@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ANSWER, BridgeStub, OFFER, PNID, startSim, type TestSim } from './simulator-fixtures.js';
+import { ANSWER, BridgeStub, OFFER, PNID, startSim, type TestSim } from '../support/simulator-fixtures.js';
 
 let stub: BridgeStub;
 let t: TestSim;

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ANSWER, BridgeStub, DISPLAY, startSim, type TestSim } from './simulator-fixtures.js';
+import { ANSWER, BridgeStub, DISPLAY, startSim, type TestSim } from '../support/simulator-fixtures.js';
 
 /** User-initiated calls (docs/whatsapp-calling.md#user-initiated-calls). */
 

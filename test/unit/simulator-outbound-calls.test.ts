@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BridgeStub, DISPLAY, OFFER, PNID, startSim, type TestSim } from './simulator-fixtures.js';
+import { BridgeStub, DISPLAY, OFFER, PNID, startSim, type TestSim } from '../support/simulator-fixtures.js';
 
 /** Business-initiated calls: the scripted user's webhooks as received by a bridge stub (docs/whatsapp-calling.md#business-initiated-calls). */
 

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ANSWER, BridgeStub, startSim, type TestSim } from './simulator-fixtures.js';
+import { ANSWER, BridgeStub, startSim, type TestSim } from '../support/simulator-fixtures.js';
 
 /** Permissions and limits (docs/whatsapp-calling.md#permissions, #limits), with an injected clock. */
 

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CALL_HOURS_ERRORS } from '../../src/settings/call-hours.js';
-import { BridgeStub, startSim, type TestSim } from './simulator-fixtures.js';
+import { CALL_HOURS_ERRORS } from '../../src/calling-settings/call-hours.js';
+import { BridgeStub, startSim, type TestSim } from '../support/simulator-fixtures.js';
 
 /** GET/POST /settings (docs/whatsapp-calling.md#settings, #sip-mode) with an injected clock for "past" holidays. */
 

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logging.js';
 import { createSimulator, type Simulator } from '../../src/simulator/index.js';
 import { SignallingOnlyMediaFactory } from '../../src/simulator/media/signalling-only.js';
-import { APP_SECRET, BridgeStub, DISPLAY, OFFER, PNID, TOKEN } from './simulator-fixtures.js';
+import { APP_SECRET, BridgeStub, DISPLAY, OFFER, PNID, TOKEN } from '../support/simulator-fixtures.js';
 
 /**
  * The simulator with the real signalling-only media (no deps.media: loaded per media.mode), so SDPs

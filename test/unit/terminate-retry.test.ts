@@ -12,6 +12,8 @@ import { ProviderError } from '../../src/calls/ports/whatsapp-errors.js';
 import type { ConnectRequest, WhatsAppCalls } from '../../src/calls/ports/whatsapp-provider.js';
 import { FakeMediaEngine } from '../support/fakes/fake-media.js';
 import { FakePbxUasLeg } from '../support/fakes/fake-pbx-uas-leg.js';
+import { inviteFrom } from '../support/fakes/fake-pbx-invite.js';
+import { NumberDirectory } from '../../src/calls/number-directory.js';
 
 /**
  * `terminate` (and `reject`) are retried with back-off until Meta confirms or a terminate webhook
@@ -156,13 +158,13 @@ describe('BusinessInitiatedCall teardown does not wait for Meta', () => {
     const logs = capture();
     const e = new WhatsAppCallEnder({ logger: logs.logger, metrics, retryDelaysMs: [100, 100, 100, 100] });
     const intake = new PbxCallIntake({
-      admission: new PbxAdmission(new Map([['sales', number]]), (n) => registry.countForNumber(n)),
+      admission: new PbxAdmission(new NumberDirectory([number]), (n) => registry.countForNumber(n)),
       registry, media, metrics, logger: logs.logger, ender: e,
       timing: { noAnswerTimeoutMs: 60_000, mediaPollMs: 5, answerOnFirstMedia: false, firstMediaPackets: 3 },
       numbers: new Map([['sales', { config: number, calls }]]),
     });
     const leg = new FakePbxUasLeg();
-    const call = (await intake.handleInvite(leg, trunk)) as BusinessInitiatedCall;
+    const call = (await intake.handleInvite(inviteFrom(leg, trunk))) as BusinessInitiatedCall;
     expect(call.whatsappCallId).toBe('wacid.R1');
     const t0 = Date.now();
     leg.cancel();
@@ -182,14 +184,14 @@ describe('BusinessInitiatedCall teardown does not wait for Meta', () => {
     const registry = new CallRegistry();
     const logs = capture();
     const intake = new PbxCallIntake({
-      admission: new PbxAdmission(new Map([['sales', number]]), (n) => registry.countForNumber(n)),
+      admission: new PbxAdmission(new NumberDirectory([number]), (n) => registry.countForNumber(n)),
       registry, media: new FakeMediaEngine(), metrics: new Metrics(), logger: logs.logger,
       ender: new WhatsAppCallEnder({ logger: logs.logger, metrics: new Metrics(), retryDelaysMs: [5, 5, 5, 5] }),
       timing: { noAnswerTimeoutMs: 60_000, mediaPollMs: 5, answerOnFirstMedia: false, firstMediaPackets: 3 },
       numbers: new Map([['sales', { config: number, calls }]]),
     });
     const leg = new FakePbxUasLeg();
-    await intake.handleInvite(leg, trunk);
+    await intake.handleInvite(inviteFrom(leg, trunk));
     await new Promise((r) => setTimeout(r, 50));
     expect(leg.final?.status).toBe(503);
     expect(calls.count('connect')).toBe(1);

@@ -1,5 +1,6 @@
 import type { Logger } from '../../logging.js';
 import type { SipHangup, SipHeaders, SipLivenessConfig } from '../../calls/ports/sip.js';
+import { CONNECTION_LOST_REASON } from './connection-loss.js';
 import { attachDialogHandlers, sendBye } from './dialog-handlers.js';
 import { OptionsProbe } from './options-probe.js';
 import { SessionTimer, type TimerState } from './session-timer.js';
@@ -14,6 +15,8 @@ export interface PbxDialogOpts {
   minSeS?: number;
   onHangup: () => ((info: SipHangup) => void) | undefined;
   onReoffer: () => ((sdp: string) => Promise<string>) | undefined;
+  /** Watches the SIP server connection (connection-loss.ts); returns a function that stops watching. */
+  watchLoss?: (onLost: () => void) => () => void;
 }
 
 /**
@@ -26,6 +29,7 @@ export class PbxDialog {
   private ended = false;
   private readonly timer?: SessionTimer;
   private readonly probe?: OptionsProbe;
+  private readonly unwatchLoss: () => void;
 
   constructor(private readonly dialog: SrfDialog, private readonly o: PbxDialogOpts) {
     if (o.timer) {
@@ -45,6 +49,7 @@ export class PbxDialog {
       this.ended = true;
       this.stop();
     });
+    this.unwatchLoss = o.watchLoss?.(() => this.connectionLost()) ?? (() => undefined);
     this.timer?.start();
     this.probe?.start();
   }
@@ -71,8 +76,21 @@ export class PbxDialog {
     this.o.onHangup()?.({ headers: {}, lost });
   }
 
+  /**
+   * The drachtio-server connection closed: the dialog cannot be used any more (not even for a BYE),
+   * so the call is ended as if the PBX had hung up, with a Reason saying why.
+   */
+  private connectionLost(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.stop();
+    this.o.log.warn('the drachtio-server connection was lost: the dialog is gone, ending the call (no BYE can reach the PBX)');
+    this.o.onHangup()?.({ headers: { Reason: CONNECTION_LOST_REASON } });
+  }
+
   private stop(): void {
     this.timer?.stop();
     this.probe?.stop();
+    this.unwatchLoss?.();
   }
 }

@@ -1,6 +1,6 @@
 import digestAuth from 'drachtio-mw-digest-auth';
 import type { TrunkConfig } from '../../config/schema.js';
-import type { PbxUasLeg, SipLivenessConfig } from '../../calls/ports/sip.js';
+import type { PbxInvite, SipLivenessConfig } from '../../calls/ports/sip.js';
 import type { TrunkDirectory } from '../../calls/trunk-directory.js';
 import type { Logger } from '../../logging.js';
 import { DrachtioUasLeg } from './uas-leg.js';
@@ -18,18 +18,19 @@ export interface PbxTrunkServerDeps {
   trunks: TrunkDirectory;
   /** digest password per trunk name */
   passwords: ReadonlyMap<string, string>;
-  /** Whether new calls can be taken now (media engine up); a reason when not. */
-  canTakeCalls: () => Promise<{ ok: true } | { ok: false; reason: string }>;
-  onCall: (leg: PbxUasLeg, trunk: TrunkConfig) => Promise<void>;
-  /** Session timers and OPTIONS probes on the calls' dialogs; minSeS also gates INVITEs (422). */
+  /** Every INVITE, as a PbxInvite: the call logic runs its checks (src/calls/pbx-invite-checks.ts). */
+  onInvite: (invite: PbxInvite) => Promise<void>;
+  /** Session timers and OPTIONS probes on the calls' dialogs. */
   liveness: SipLivenessConfig;
   logger: Logger;
 }
 
 /**
- * watrunk's SIP front door for PBX trunks (RFC 3261 UAS): INVITEs from a known source, with the
- * trunk's digest credentials when it has some, become calls; everything else is refused with a
- * clear status. OPTIONS from a trunk is answered 200 (PBXs use it as a keep-alive).
+ * watrunk's SIP front door for PBX trunks (RFC 3261 UAS). Every INVITE goes to the call logic as a
+ * PbxInvite, whose checks run in the order of src/calls/pbx-invite-checks.ts; the first of them,
+ * "which trunk", is answered here: by source address and, when the trunk has credentials, digest
+ * (401 challenge, 403 when wrong or unknown). OPTIONS from a trunk is answered 200 (PBXs use it as
+ * a keep-alive).
  */
 export class PbxTrunkServer {
   private readonly log: Logger;
@@ -53,42 +54,36 @@ export class PbxTrunkServer {
   }
 
   private async onInvite(req: SrfRequest, res: SrfResponse): Promise<void> {
+    const asked = parseSessionExpires(req.get('Session-Expires'));
+    const invite: PbxInvite = {
+      leg: new DrachtioUasLeg(this.srf, req, res, this.log, this.deps.liveness),
+      identifyTrunk: () => this.identifyTrunk(req, res),
+      ...(asked ? { sessionTimer: { seconds: asked.seconds, timerSupported: supportsTimer(req.get('Supported')) } } : {}),
+    };
+    await this.deps.onInvite(invite);
+  }
+
+  /** The trunk by source address and digest; undefined once this has answered 401 or 403. */
+  private async identifyTrunk(req: SrfRequest, res: SrfResponse): Promise<TrunkConfig | undefined> {
     const ctx = { sipCallId: req.callId, source: `${req.source_address}:${req.source_port}`, ruri: req.uri };
     const username = digestUsername(req.get('Authorization') ?? req.get('Proxy-Authorization'));
     const who = this.deps.trunks.identify(req.source_address, username);
     if (who.kind === 'unknown') {
       this.log.warn({ ...ctx, username }, 'INVITE from an unknown source: 403');
-      return res.send(403, 'Forbidden', { headers: { Warning: '399 watrunk "unknown trunk: source address or credentials not configured"' } });
+      res.send(403, 'Forbidden', { headers: { Warning: '399 watrunk "unknown trunk: source address or credentials not configured"' } });
+      return undefined;
     }
     if (who.kind === 'challenge') {
       // No credentials yet: the digest middleware answers 401 with a fresh nonce.
       await this.runDigest(who.realm, undefined, req, res);
-      return;
+      return undefined;
     }
     const trunk = who.trunk;
-    if (trunk.auth) {
-      if (!(await this.runDigest(trunk.auth.realm, trunk, req, res))) {
-        this.log.info({ ...ctx, trunk: trunk.name, username }, 'INVITE without valid digest credentials: challenged or refused');
-        return;
-      }
+    if (trunk.auth && !(await this.runDigest(trunk.auth.realm, trunk, req, res))) {
+      this.log.info({ ...ctx, trunk: trunk.name, username }, 'INVITE without valid digest credentials: challenged or refused');
+      return undefined;
     }
-    // RFC 4028 §9: an interval below our minimum is refused with the minimum, and the PBX retries
-    // with it. A PBX without `Supported: timer` could not act on a 422; its interval is taken as
-    // is and watrunk is the refresher (uas-leg.ts).
-    // https://www.rfc-editor.org/rfc/rfc4028#section-9
-    const asked = parseSessionExpires(req.get('Session-Expires'));
-    const minSe = this.deps.liveness.minSeS;
-    if (asked && asked.seconds < minSe && supportsTimer(req.get('Supported'))) {
-      this.log.info({ ...ctx, trunk: trunk.name, sessionExpires: asked.seconds, minSe }, 'Session-Expires below Min-SE: 422');
-      return res.send(422, 'Session Interval Too Small', { headers: { 'Min-SE': String(minSe) } });
-    }
-    const ready = await this.deps.canTakeCalls();
-    if (!ready.ok) {
-      this.log.warn({ ...ctx, trunk: trunk.name, reason: ready.reason }, 'cannot take calls now: 503');
-      return res.send(503, 'Service Unavailable', { headers: { 'Retry-After': '5', Warning: `399 watrunk "${ready.reason}"` } });
-    }
-    const leg = new DrachtioUasLeg(this.srf, req, res, this.log, this.deps.liveness);
-    await this.deps.onCall(leg, trunk);
+    return trunk;
   }
 
   /**

@@ -3,6 +3,7 @@ import {
   SipFailure, type PbxUacLeg, type PbxProgress, type PbxDialer, type PbxInviteRequest, type SipHangup, type SipHeaders,
   type SipLivenessConfig,
 } from '../../calls/ports/sip.js';
+import { watchConnectionLoss } from './connection-loss.js';
 import { PbxDialog } from './pbx-dialog.js';
 import { negotiateAsUac } from './session-timer.js';
 import type { SrfDialog, SrfRequest, SrfUac, SrfUacError } from './srf-types.js';
@@ -32,9 +33,16 @@ export class DrachtioUacLeg implements PbxUacLeg {
     let se = sessionExpiresS > 0 ? Math.max(sessionExpiresS, minSeS) : 0;
     let minSe = minSeS;
     let dialog: SrfDialog | undefined;
+    // The INVITE transaction dies with the drachtio-server connection, and drachtio-srf then never
+    // settles it: fail it here, so the call rejects on WhatsApp at once instead of ringing on.
+    let unwatchLoss: () => void = () => undefined;
+    const lost = new Promise<never>((_resolve, reject) => {
+      unwatchLoss = watchConnectionLoss(this.srf, () => reject(Object.assign(new Error('drachtio-server connection lost'), { status: 503, reason: 'drachtio-server connection lost' })));
+    });
+    lost.catch(() => undefined);
     for (let attempt = 0; !dialog; attempt++) {
       try {
-        dialog = await this.send(opts, se, minSe);
+        dialog = await Promise.race([this.send(opts, se, minSe), lost]);
       } catch (err) {
         const e = err as SrfUacError;
         const wanted = e.status === 422 ? Number.parseInt(e.res?.get('Min-SE') ?? '', 10) : NaN;
@@ -43,12 +51,15 @@ export class DrachtioUacLeg implements PbxUacLeg {
           se = minSe = wanted;
           continue;
         }
+        unwatchLoss();
         throw new SipFailure(e.status ?? 500, e.reason ?? e.message ?? 'INVITE failed');
       }
     }
+    unwatchLoss();
     this.dialog = new PbxDialog(dialog, {
       log: this.log, liveness: this.liveness, timer: negotiateAsUac(dialog.res, se), minSeS: minSe,
       onHangup: () => this.hangupCb, onReoffer: () => this.reofferCb,
+      watchLoss: (onLost) => watchConnectionLoss(this.srf, onLost),
     });
     return { sdp: dialog.remote.sdp };
   }

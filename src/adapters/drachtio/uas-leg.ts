@@ -1,5 +1,6 @@
 import type { Logger } from '../../logging.js';
 import type { PbxUasLeg, SipHangup, SipHeaders, SipLivenessConfig, SipParty } from '../../calls/ports/sip.js';
+import { watchConnectionLoss } from './connection-loss.js';
 import { PbxDialog } from './pbx-dialog.js';
 import { negotiateAsUas, uasHeaders } from './session-timer.js';
 import { uriUser } from './sip-uri.js';
@@ -27,7 +28,10 @@ export class DrachtioUasLeg implements PbxUasLeg {
   readonly sdp: string;
   private dialog?: PbxDialog;
   private hangupCb?: (info: SipHangup) => void;
+  private cancelCb?: () => void;
+  private cancelled = false;
   private reofferCb?: (sdp: string) => Promise<string>;
+  private readonly unwatchLoss: () => void;
 
   constructor(
     private readonly srf: SrfLike, private readonly req: SrfRequest, private readonly res: SrfResponse,
@@ -39,6 +43,19 @@ export class DrachtioUasLeg implements PbxUasLeg {
     this.requestUser = uriUser(req.uri);
     this.source = { address: req.source_address, port: req.source_port, transport: req.protocol };
     this.sdp = req.body ?? '';
+    req.on('cancel', () => {
+      this.cancelled = true;
+      this.unwatchLoss();
+      this.cancelCb?.();
+    });
+    // The INVITE transaction dies with the drachtio-server connection: for the call that is a CANCEL
+    // (nothing can be answered any more). After the answer, PbxDialog watches instead.
+    this.unwatchLoss = watchConnectionLoss(srf, () => {
+      if (this.dialog || this.cancelled || this.res.finalResponseSent) return;
+      this.log.warn({ sipCallId: this.sipCallId }, 'the drachtio-server connection was lost before the INVITE was answered: ending the call');
+      this.cancelled = true;
+      this.cancelCb?.();
+    });
   }
 
   header(name: string): string | undefined {
@@ -62,10 +79,13 @@ export class DrachtioUasLeg implements PbxUasLeg {
     const dialog = await this.srf.createUAS(this.req, this.res, { localSdp: sdp, headers: { ...headers, ...(timer ? uasHeaders(timer) : {}) } });
     this.dialog = new PbxDialog(dialog, {
       log: this.log, liveness: this.liveness, timer, onHangup: () => this.hangupCb, onReoffer: () => this.reofferCb,
+      watchLoss: (onLost) => watchConnectionLoss(this.srf, onLost),
     });
+    this.unwatchLoss();
   }
 
   reject(status: number, reason?: string, headers: SipHeaders = {}): void {
+    this.unwatchLoss();
     if (this.res.finalResponseSent) return;
     if (reason) this.res.send(status, reason, { headers });
     else this.res.send(status, { headers });
@@ -76,7 +96,10 @@ export class DrachtioUasLeg implements PbxUasLeg {
   }
 
   onCancel(cb: () => void): void {
-    this.req.on('cancel', () => cb());
+    // A CANCEL can arrive while the INVITE checks still run (digest, media engine): it was
+    // remembered by the constructor and is delivered now.
+    this.cancelCb = cb;
+    if (this.cancelled) cb();
   }
 
   onHangup(cb: (info: SipHangup) => void): void {

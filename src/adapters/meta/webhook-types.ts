@@ -1,7 +1,9 @@
 /**
  * Wire shapes of Meta WhatsApp Cloud API webhook deliveries, as documented (docs/whatsapp-calling.md#webhooks) and as
  * seen in Meta's samples. These describe what Meta *should* send; the parser never trusts them
- * and reads every field through coerce.ts. The simulator uses them to build deliveries.
+ * and reads every field through coerce.ts. Their one use in code is META_KNOWN_FIELDS below, the keys
+ * the parser knows. The simulator does not use them: it writes its deliveries in Meta's sample
+ * format itself (src/simulator/webhook-payloads.ts).
  *
  * Numbers and timestamps may be strings or numbers anywhere (docs/whatsapp-calling.md#graph-api-basics), hence `StrNum`.
  */
@@ -66,13 +68,6 @@ export interface MetaSession {
 export interface MetaLegacyConnection {
   webrtc?: { sdp?: string };
 }
-
-/** The JSON document inside MetaLegacyConnection.webrtc.sdp. */
-export interface MetaLegacyWebrtcSdp {
-  sdp: string;
-  type: 'offer' | 'answer';
-}
-
 
 /** calls[] of field `calls` (docs/whatsapp-calling.md#connect-webhook, #terminate-webhook). */
 export interface MetaCall {

@@ -49,22 +49,10 @@ const TOWARD_PBX: NgParams = {
  * test/media/rtpengine-business-initiated-session.test.ts (tones both ways). The DTLS flag is ignored on offers: rtpengine
  * always offers a=setup:actpass (docs/media.md#dtls-roles).
  */
-export const BIC_OFFER_TO_WHATSAPP: NgParams = {
+const BIC_OFFER_TO_WHATSAPP: NgParams = {
   ...TOWARD_WHATSAPP,
   flags: ['generate-mid'],
   codec: { transcode: ['opus/48000/2', 'telephone-event'] },
-};
-
-/**
- * The first set tried (mask all + transcode). Works for audio, but the offer can only
- * carry telephone-event/48000 (docs/media.md#telephone-event); relabelling that to 8000 in the SDP makes rtpengine scale
- * RFC 4733 durations by 6 (measured in test/media/dtmf-codec.test.ts). Kept as the documented alternative and as
- * the control case in test/media/dtmf-webrtc.test.ts; not used by default.
- */
-export const BIC_OFFER_TO_WHATSAPP_MASKED: NgParams = {
-  ...TOWARD_WHATSAPP,
-  flags: ['generate-mid'],
-  codec: { mask: ['all'], transcode: ['opus/48000/2', 'telephone-event'] },
 };
 
 /**
@@ -73,20 +61,20 @@ export const BIC_OFFER_TO_WHATSAPP_MASKED: NgParams = {
  * keepOpusAndTelephoneEvent8000() then shows WhatsApp only Opus + telephone-event/8000.
  * Proven by test/media/opus-passthrough.test.ts.
  */
-export const BIC_OFFER_TO_WHATSAPP_OPUS_PASSTHROUGH: NgParams = {
+const BIC_OFFER_TO_WHATSAPP_OPUS_PASSTHROUGH: NgParams = {
   ...TOWARD_WHATSAPP,
   flags: ['generate-mid'],
 };
 
 /** BIC answer: WhatsApp's answer becomes a plain-RTP answer for the PBX. */
-export const BIC_ANSWER_TO_PBX: NgParams = { ...TOWARD_PBX };
+const BIC_ANSWER_TO_PBX: NgParams = { ...TOWARD_PBX };
 
 /**
  * UIC offer: WhatsApp's offer (ice-lite, actpass, Opus 111 + telephone-event/8000 126) becomes a
  * plain-RTP offer for the PBX with PCMU, PCMA and telephone-event/8000 (proven by
  * test/media/rtpengine-user-initiated-session.test.ts with a libwebrtc offerer).
  */
-export const UIC_OFFER_TO_PBX: NgParams = {
+const UIC_OFFER_TO_PBX: NgParams = {
   ...TOWARD_PBX,
   codec: { mask: ['all'], transcode: ['PCMU', 'PCMA', 'telephone-event/8000'] },
 };
@@ -102,7 +90,7 @@ export const UIC_OFFER_TO_PBX: NgParams = {
  * 48 kHz timeline), and turns the PBX's RFC 4733 into in-band DTMF in the Opus stream
  * (test/media/dtmf-codec.test.ts, test/media/dtmf-webrtc.test.ts).
  */
-export const UIC_ANSWER_TO_WHATSAPP: NgParams = {
+const UIC_ANSWER_TO_WHATSAPP: NgParams = {
   ...TOWARD_WHATSAPP,
   DTLS: 'active',
   flags: ['generate-mid'],
@@ -113,14 +101,14 @@ export const UIC_ANSWER_TO_WHATSAPP: NgParams = {
  * first, now offers. rtpengine writes an offer toward WhatsApp (discarded: WhatsApp cannot
  * renegotiate) and must transcode the PBX's G.711 to Opus again for it.
  */
-export const UIC_REOFFER_TO_WHATSAPP: NgParams = {
+const UIC_REOFFER_TO_WHATSAPP: NgParams = {
   ...TOWARD_WHATSAPP,
   flags: ['generate-mid'],
   codec: { transcode: ['opus/48000/2'] },
 };
 
 /** The answer back to that PBX re-offer, built from WhatsApp's first offer (see reofferFromPbx). */
-export const UIC_REANSWER_TO_PBX: NgParams = { ...TOWARD_PBX };
+const UIC_REANSWER_TO_PBX: NgParams = { ...TOWARD_PBX };
 
 export interface FlagSets {
   bicOfferToWhatsApp: NgParams;

@@ -49,6 +49,7 @@ export class RtpengineSession implements MediaSession {
   private waOffer?: string;
   private waAnswer?: string;
   private chain: Promise<unknown> = Promise.resolve();
+  private lastCounters?: MediaCounters;
 
   constructor(readonly id: string, private readonly deps: SessionDeps) {}
 
@@ -165,11 +166,26 @@ export class RtpengineSession implements MediaSession {
     });
   }
 
+  /**
+   * Packets received from each side. An engine that answers but no longer knows the call (it was
+   * restarted, or lost the call) relays nothing for it: the last counts are reported again, which the
+   * dead-peer watch reads as silence from both sides (docs/sip.md#dead-peers) and ends the call.
+   * A transport failure (no answer) still throws: that is not counted as silence.
+   */
   counters(): Promise<MediaCounters> {
     return this.run(async () => {
       if (!this.offered) return { fromWhatsApp: 0, fromPbx: 0 };
-      const r = await this.ng('query', {});
-      return { fromWhatsApp: packetsReceivedFrom(r, this.whatsappTag), fromPbx: packetsReceivedFrom(r, this.pbxTag) };
+      let r: NgResponse;
+      try {
+        r = await this.ng('query', {});
+      } catch (err) {
+        if (err instanceof NgError && err.kind === 'error-result' && /unknown call/i.test(err.reason)) {
+          return this.lastCounters ?? { fromWhatsApp: 0, fromPbx: 0 };
+        }
+        throw err;
+      }
+      this.lastCounters = { fromWhatsApp: packetsReceivedFrom(r, this.whatsappTag), fromPbx: packetsReceivedFrom(r, this.pbxTag) };
+      return this.lastCounters;
     });
   }
 

@@ -2,6 +2,7 @@
  * The SIP port of the call logic: one leg toward the PBX. The drachtio adapter
  * (src/adapters/drachtio) implements it; tests use fakes. Header names are case-insensitive.
  */
+import type { TrunkConfig } from '../../config/schema.js';
 export type SipHeaders = Record<string, string>;
 
 export interface SipParty {
@@ -62,6 +63,23 @@ export interface PbxUasLeg {
   onHangup(cb: (info: SipHangup) => void): void;
   /** re-INVITE/UPDATE with SDP from the PBX after answer: return the SDP to answer with. */
   onReoffer(cb: (sdp: string) => Promise<string>): void;
+}
+
+/**
+ * A PBX's INVITE before watrunk has taken it. The checks in src/calls/pbx-invite-checks.ts run on
+ * it in order; those that need the SIP stack (who sent it, digest) are asked of the adapter here.
+ */
+export interface PbxInvite {
+  /** The INVITE as the call will see it; `reject()` on it answers the INVITE. */
+  readonly leg: PbxUasLeg;
+  /**
+   * The trunk it comes from, by source address and digest credentials (RFC 3261 §22), or undefined
+   * when the adapter has already answered: 401 with a challenge, or 403 for an unknown source or
+   * wrong credentials.
+   */
+  identifyTrunk(): Promise<TrunkConfig | undefined>;
+  /** Session-Expires the PBX asked for, and whether it can act on a 422 (`Supported: timer`, RFC 4028). */
+  readonly sessionTimer?: { seconds: number; timerSupported: boolean };
 }
 
 /** Result of an outgoing INVITE's provisional responses, for WhatsApp -> PBX calls. */

@@ -56,12 +56,14 @@ export class FakePbxUasLeg implements PbxUasLeg {
     if (this.answered) this.byes.push(headers);
   }
 
-  onCancel(cb: () => void): void { this.cancelCb = cb; }
+  /** A CANCEL that came before the call registered (during the INVITE checks) is delivered now. */
+  onCancel(cb: () => void): void { this.cancelCb = cb; if (this.cancelled) cb(); }
   onHangup(cb: (info: SipHangup) => void): void { this.hangupCb = cb; }
   onReoffer(cb: (sdp: string) => Promise<string>): void { this.reofferCb = cb; }
 
   // --- the PBX's actions ---
-  cancel(): void { this.cancelCb?.(); }
+  cancelled = false;
+  cancel(): void { this.cancelled = true; this.cancelCb?.(); }
   bye(): void { this.hangupCb?.({ headers: {} }); }
   /** The SIP adapter found the PBX gone (it sent BYE itself). */
   lose(cause: NonNullable<SipHangup['lost']>): void { this.hangupCb?.({ headers: {}, lost: cause }); }

@@ -13,6 +13,7 @@ import { answerInStyleOf, fillFixture } from './pbx-sdp-fixtures.js';
 import { recordingSimMedia, type RecordedPeer } from './recording-sim-media.js';
 import { RtpEndpoint } from './rtp-endpoint.js';
 import { sleep, waitFor } from './wait.js';
+import { inviteFrom } from '../fakes/fake-pbx-invite.js';
 
 /** The simulated WhatsApp user plays this; the PBX endpoint plays PBX_TONE_HZ. */
 export const USER_TONE_HZ = 440;
@@ -56,7 +57,7 @@ export async function placeBic(s: ShapeStack, name: string, callee = '4477009001
   const sdp = pbx.useLocalSdp(fillFixture(name, { address: pbx.address, port: pbx.sdpPort, ssrc: pbx.ssrc }));
   const leg = new FakePbxUasLeg({ to: `+${callee}`, sdp });
   const before = s.peers.length;
-  const call = (await s.stack.bridge.pbxCalls!.handleInvite(leg, s.stack.trunk)) as BusinessInitiatedCall;
+  const call = (await s.stack.bridge.pbxCalls!.handleInvite(inviteFrom(leg, s.stack.trunk))) as BusinessInitiatedCall;
   const early = await waitFor('183 with SDP', () => leg.responses.find((r) => r.status === 183 && r.sdp), { timeoutMs: 10_000, intervalMs: 10 });
   pbx.applyAnswer(early.sdp!);
   pbx.startTone(PBX_TONE_HZ);

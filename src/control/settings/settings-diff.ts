@@ -1,5 +1,5 @@
-import { DAYS_OF_WEEK } from '../settings/call-hours.js';
-import { sipStatusForMode, type DesiredCalling } from './calling-config.js';
+import { DAYS_OF_WEEK } from '../../calling-settings/call-hours.js';
+import { sipStatusForMode, type DesiredCalling } from '../../config/desired-calling.js';
 
 /**
  * What differs between a number's desired `calling` settings (config) and the live ones (GET
@@ -38,7 +38,7 @@ const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const sortedStrings = (v: unknown): string[] => [...new Set(asList(v).map(String))].sort();
 
 /** Meta's value for a key GET leaves out (docs/whatsapp-calling.md#settings, #sip-mode). */
-export const META_DEFAULTS: Readonly<Record<string, unknown>> = {
+const META_DEFAULTS: Readonly<Record<string, unknown>> = {
   status: 'DISABLED',
   call_icon_visibility: 'DEFAULT',
   callback_permission_status: 'DISABLED',
@@ -67,7 +67,7 @@ export function canonicalJson(v: unknown): string {
 const dayIndex = (d: unknown) => DAYS_OF_WEEK.indexOf(d as (typeof DAYS_OF_WEEK)[number]);
 
 /** Holidays as Meta's samples spell them: {date, start_time, end_time}, sorted. */
-export function normalizeHolidays(v: unknown): Json[] {
+function normalizeHolidays(v: unknown): Json[] {
   return asList(v).filter(isObject).map((h) => ({
     date: h['date'],
     start_time: h['start_time'] ?? h['open_time'],

@@ -1,11 +1,11 @@
-import type { NumberConfig } from '../config/schema.js';
-import type { Logger } from '../logging.js';
-import { validateCallingSettings } from '../settings/calling-settings.js';
-import type { WhatsAppSettings } from '../calls/ports/whatsapp-provider.js';
+import type { NumberConfig } from '../../config/schema.js';
+import type { Logger } from '../../logging.js';
+import { validateCallingSettings } from '../../calling-settings/validation.js';
+import type { WhatsAppSettings } from '../../calls/ports/whatsapp-provider.js';
 import { liveCalling } from './live-settings.js';
 import type { Restriction, RestrictionsBoard } from './restrictions-board.js';
 import { diffCalling, type SettingsChange } from './settings-diff.js';
-import { compareSipMode, type SipModeMonitor, type SipModeReport } from './sip-mode-check.js';
+import { compareSipMode, type SipModeMonitor, type SipModeReport } from '../sip/sip-mode-check.js';
 
 /**
  * `watrunk settings get|diff|apply` (and the admin API's equivalents) for one business number:

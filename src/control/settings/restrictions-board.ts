@@ -1,7 +1,8 @@
-import type { CheckResult } from '../http/readiness.js';
-import type { Logger } from '../logging.js';
-import type { AccountNotice } from '../calls/ports/whatsapp-events.js';
-import type { ControlMetrics } from './control-metrics.js';
+import type { NumberDirectory, NumberIdentity } from '../../calls/number-directory.js';
+import type { CheckResult } from '../../http/readiness.js';
+import type { Logger } from '../../logging.js';
+import type { AccountNotice } from '../../calls/ports/whatsapp-events.js';
+import type { ControlMetrics } from '../control-metrics.js';
 
 /**
  * Restrictions and quality warnings Meta reports for the business numbers (the settings'
@@ -11,8 +12,6 @@ import type { ControlMetrics } from './control-metrics.js';
  * /readyz. A restriction never makes watrunk "not ready": another instance would have the same
  * number and the same restriction, so it is reported, not failed over.
  */
-
-export interface BoardNumber { name: string; phoneNumberId: string; displayNumber: string }
 
 export interface Restriction {
   /** Number name, or "*" when Meta did not say which number (WABA-level). */
@@ -71,15 +70,14 @@ export class RestrictionsBoard {
   private readonly log: Logger;
   private readonly clock: () => number;
 
-  constructor(private readonly opts: { numbers: BoardNumber[]; logger: Logger; metrics?: ControlMetrics; clock?: () => number }) {
+  constructor(private readonly opts: { numbers: NumberDirectory<NumberIdentity>; logger: Logger; metrics?: ControlMetrics; clock?: () => number }) {
     this.log = opts.logger.child({ component: 'restrictions' });
     this.clock = opts.clock ?? Date.now;
   }
 
+  /** The number a notice is about, by phone_number_id or the number's digits; "*" when Meta named none of ours. */
   private nameFor(phoneNumberId?: string, displayNumber?: string): string {
-    const digits = displayNumber?.replace(/[^0-9]/g, '');
-    const n = this.opts.numbers.find((x) => (phoneNumberId && x.phoneNumberId === phoneNumberId) || (digits && x.displayNumber === digits));
-    return n?.name ?? '*';
+    return (this.opts.numbers.byPhoneNumberId(phoneNumberId) ?? this.opts.numbers.byDigits(displayNumber))?.name ?? '*';
   }
 
   private put(r: Restriction): void {

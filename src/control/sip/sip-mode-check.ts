@@ -1,11 +1,11 @@
-import type { NumberConfig } from '../config/schema.js';
-import type { CheckResult } from '../http/readiness.js';
-import type { Logger } from '../logging.js';
-import type { WhatsAppSettings } from '../calls/ports/whatsapp-provider.js';
-import { sipStatusForMode } from './calling-config.js';
-import type { ControlMetrics } from './control-metrics.js';
-import type { RestrictionsBoard } from './restrictions-board.js';
-import { liveCalling } from './live-settings.js';
+import type { NumberConfig } from '../../config/schema.js';
+import type { CheckResult } from '../../http/readiness.js';
+import type { Logger } from '../../logging.js';
+import type { WhatsAppSettings } from '../../calls/ports/whatsapp-provider.js';
+import { sipStatusForMode } from '../../config/desired-calling.js';
+import type { ControlMetrics } from '../control-metrics.js';
+import type { RestrictionsBoard } from '../settings/restrictions-board.js';
+import { liveCalling } from '../settings/live-settings.js';
 
 /**
  * Does each number's configured `mode` agree with Meta's `sip.status` (docs/whatsapp-calling.md#sip-mode)? A number in

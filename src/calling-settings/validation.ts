@@ -20,7 +20,7 @@ export const CALLING_SETTING_KEYS = [
 ] as const;
 
 /** Meta's limit on each `request_uri_user_params` key or value (docs/whatsapp-calling.md#sip-mode). */
-export const MAX_URI_PARAM_LENGTH = 128;
+const MAX_URI_PARAM_LENGTH = 128;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -31,7 +31,7 @@ function oneOf(value: unknown, allowed: readonly string[], key: string, out: str
 }
 
 /** `sip` object: status, servers[{hostname, port, request_uri_user_params}], webhook_delivery (docs/whatsapp-calling.md#sip-mode). */
-export function validateSipSettings(sip: unknown): string[] {
+function validateSipSettings(sip: unknown): string[] {
   const out: string[] = [];
   if (!isObject(sip)) return ['Param sip must be an object'];
   if (sip['status'] !== undefined) oneOf(sip['status'], ENABLED_DISABLED, 'sip.status', out);

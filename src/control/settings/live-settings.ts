@@ -1,4 +1,4 @@
-import type { WhatsAppSettings } from '../calls/ports/whatsapp-provider.js';
+import type { WhatsAppSettings } from '../../calls/ports/whatsapp-provider.js';
 
 /**
  * The `calling` object of GET /{PNID}/settings (docs/whatsapp-calling.md#settings: the answer holds other, non-calling
@@ -14,7 +14,7 @@ export async function liveCalling(settings: WhatsAppSettings): Promise<Record<st
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** A copy with every sip.servers[].sip_user_password removed. */
-export function withoutSipPasswords(calling: Record<string, unknown>): Record<string, unknown> {
+function withoutSipPasswords(calling: Record<string, unknown>): Record<string, unknown> {
   const sip = calling['sip'];
   if (!isObject(sip) || !Array.isArray(sip['servers'])) return calling;
   const servers = sip['servers'].map((s: unknown) => {

@@ -21,19 +21,10 @@ export const CALL_HOURS_ERRORS = {
 } as const;
 
 export const DAYS_OF_WEEK = ['MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY', 'SUNDAY'] as const;
-export type DayOfWeek = (typeof DAYS_OF_WEEK)[number];
+type DayOfWeek = (typeof DAYS_OF_WEEK)[number];
 
-export const MAX_ENTRIES_PER_DAY = 2;
-export const MAX_HOLIDAYS = 20;
-
-export interface WeeklyOperatingHours { day_of_week: DayOfWeek; open_time: string; close_time: string }
-export interface HolidayEntry { date: string; start_time: string; end_time: string }
-export interface CallHours {
-  status: 'ENABLED' | 'DISABLED';
-  timezone_id: string;
-  weekly_operating_hours: WeeklyOperatingHours[];
-  holiday_schedule?: HolidayEntry[];
-}
+const MAX_ENTRIES_PER_DAY = 2;
+const MAX_HOLIDAYS = 20;
 
 const HHMM = /^([01][0-9]|2[0-3])[0-5][0-9]$/;
 const YYYY_MM_DD = /^(\d{4})-(\d{2})-(\d{2})$/;

@@ -2,12 +2,12 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { validateConfig } from '../../src/config/load.js';
 import type { ConfigFile } from '../../src/config/schema.js';
-import { createControlPlane, type ControlNumber, type ControlPlane } from '../../src/control/control-plane.js';
+import { ControlPlane, type ControlNumber } from '../../src/control/control-plane.js';
 import { createLogger, type Logger } from '../../src/logging.js';
 import { Metrics } from '../../src/metrics.js';
 import { createSimulator, parseSimulatorConfig, type Simulator, type SimulatorConfigInput } from '../../src/simulator/index.js';
 
-/** Shared by test/unit/control-*.test.ts: the simulator on 127.0.0.1, a config pointing at it, captured logs. */
+/** Shared by test/unit/control-*.test.ts (and admin-audit, http-*): the simulator on 127.0.0.1, a config pointing at it, captured logs. */
 
 export const PNID = '105615555715855';
 export const DISPLAY = '15551112222';
@@ -59,7 +59,7 @@ export function captureLogger(level = 'trace'): { logger: Logger; text(): string
 }
 
 export function planFor(config: ConfigFile, logger: Logger, opts: { clock?: () => number } = {}): ControlPlane {
-  return createControlPlane({
+  return new ControlPlane({
     config, accessTokens: new Map(config.numbers.map((n) => [n.name, TOKEN])), logger, metrics: new Metrics(), retryDelayMs: 5,
     ...(opts.clock && { clock: opts.clock }),
   });

@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { CALLING_SETTING_KEYS, validateCallingSettings } from '../settings/calling-settings.js';
+import { CALLING_SETTING_KEYS, validateCallingSettings } from '../calling-settings/validation.js';
 
 /**
  * `numbers[].calling` in config/watrunk.yaml: the calling settings a business number should have
  * (docs/whatsapp-calling.md#settings, #sip-mode). The keys and values are Meta's own (`status`, `call_hours`, `sip`, ...), so
  * a block can be copied from `watrunk settings get`. Validation is the shared Meta rule set in
- * src/settings/ (the simulator enforces the same), run per key so every problem names its key.
+ * src/calling-settings/ (the simulator enforces the same), run per key so every problem names its key.
  */
 
 export type DesiredCalling = Record<string, unknown>;

@@ -1,9 +1,9 @@
 import { LRUCache } from 'lru-cache';
+import type { Counter } from 'prom-client';
 import { isBsuid, phoneDigits } from '../adapters/meta/meta-recipient.js';
 import { TokenBucket } from '../calls/rate-limiter.js';
 import type { PermissionReplied } from '../calls/ports/whatsapp-events.js';
 import type { CallPermission, PermissionLimit, WhatsAppPermissions } from '../calls/ports/whatsapp-provider.js';
-import type { ControlMetrics } from './control-metrics.js';
 
 /**
  * Business-initiated call permissions of one business number, cached per user (docs/whatsapp-calling.md#permissions).
@@ -19,9 +19,17 @@ import type { ControlMetrics } from './control-metrics.js';
  *  - Concurrent look-ups for one user share one request.
  */
 
-export const META_LOOKUPS_PER_SECOND = 100;
+const META_LOOKUPS_PER_SECOND = 100;
 /** Temporary permissions last 7 days (docs/whatsapp-calling.md#permissions); used when a reply carries no expiration_timestamp. */
-export const TEMPORARY_PERMISSION_S = 7 * 24 * 3600;
+const TEMPORARY_PERMISSION_S = 7 * 24 * 3600;
+
+/** The counters of call permission look-ups and decisions (registered by src/control/control-metrics.ts). */
+export interface PermissionMetrics {
+  /** call_permissions look-ups, by number and source (cache, graph, throttled, error). */
+  permissionLookups: Counter<'number' | 'source'>;
+  /** Permission gate decisions, by number and outcome (allowed, denied, requested, error_allowed, error_rejected). */
+  permissionDecisions: Counter<'number' | 'outcome'>;
+}
 
 export interface CachedPermission {
   status: string;
@@ -52,7 +60,7 @@ export interface PermissionCacheOptions {
   negativeTtlMs?: number;
   maxEntries?: number;
   lookupsPerSecond?: number;
-  metrics?: ControlMetrics;
+  metrics?: PermissionMetrics;
 }
 
 interface Entry { permission: CachedPermission; validUntilMs: number }

@@ -1,9 +1,10 @@
 import { mapProviderError } from '../calls/failure-mapping.js';
 import type { Logger } from '../logging.js';
 import { ProviderError } from '../calls/ports/whatsapp-errors.js';
-import type { ControlMetrics } from './control-metrics.js';
-import { isGranted, PermissionLookupThrottled, userKey, type CachedPermission, type CallPermissionCache } from './permission-cache.js';
-import type { PermissionPolicy, PermissionTemplate } from './permission-policy.js';
+import type { PermissionPolicy, PermissionTemplate } from '../config/permission-policy.js';
+import {
+  isGranted, PermissionLookupThrottled, userKey, type CachedPermission, type CallPermissionCache, type PermissionMetrics,
+} from './permission-cache.js';
 import { OUTSIDE_WINDOW_CODE, type PermissionRequestSender } from './permission-requests.js';
 
 /**
@@ -50,6 +51,11 @@ export interface RequestOptions {
   template?: PermissionTemplate;
 }
 
+/** A trunk's `permission_policy.request` as the options of request(). */
+export function requestOptionsOf(r: PermissionPolicy['request']): RequestOptions {
+  return { message: r.message, ...(r.body_text !== undefined && { bodyText: r.body_text }), ...(r.template && { template: r.template }) };
+}
+
 export interface GateNumber {
   cache: CallPermissionCache;
   requests: PermissionRequestSender;
@@ -58,7 +64,7 @@ export interface GateNumber {
 export interface PermissionGateOptions {
   numbers: ReadonlyMap<string, GateNumber>;
   logger: Logger;
-  metrics?: ControlMetrics;
+  metrics?: PermissionMetrics;
   clock?: () => number;
 }
 
@@ -180,10 +186,7 @@ export class PermissionGate {
       return this.outcome(numberName, 'denied', this.deny(false, 'permission_request_limit',
         `the WhatsApp user has not granted call permission, and Meta allows no permission request now (1 per 24 h, 2 per 7 days)${nextRequestTime(permission)}`));
     }
-    const r = policy.request;
-    const outcome = await this.request(numberName, user, {
-      message: r.message, ...(r.body_text !== undefined && { bodyText: r.body_text }), ...(r.template && { template: r.template }),
-    });
+    const outcome = await this.request(numberName, user, requestOptionsOf(policy.request));
     if (outcome.sent) {
       this.log.info({ number: numberName, user, via: outcome.via, messageId: outcome.messageId }, 'call permission requested');
       return this.outcome(numberName, 'requested', {

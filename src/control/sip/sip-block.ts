@@ -1,7 +1,7 @@
-import type { Logger } from '../logging.js';
-import { validateCallingSettings } from '../settings/calling-settings.js';
-import { liveCalling } from './live-settings.js';
-import type { SettingsTarget } from './settings-control.js';
+import type { Logger } from '../../logging.js';
+import { validateCallingSettings } from '../../calling-settings/validation.js';
+import { liveCalling } from '../settings/live-settings.js';
+import type { SettingsTarget } from '../settings/settings-sync.js';
 import { compareSipMode, type SipModeMonitor, type SipModeReport } from './sip-mode-check.js';
 
 /**

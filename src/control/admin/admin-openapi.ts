@@ -1,6 +1,6 @@
 /**
  * The OpenAPI 3.1 description of the admin API (served at GET <prefix>/openapi.json). Written by
- * hand as a static object (@fastify/swagger is not a dependency); test/unit/control-admin-api.test.ts
+ * hand as a static object (@fastify/swagger is not a dependency); test/unit/control-restrictions.test.ts
  * checks that every route registered by admin-api.ts is described here and vice versa.
  */
 

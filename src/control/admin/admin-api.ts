@@ -1,19 +1,17 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { TrunkConfig } from '../config/schema.js';
-import { noteRefusal, pathOf } from '../http/refusals.js';
-import { ProviderError } from '../calls/ports/whatsapp-errors.js';
+import { noteRefusal, pathOf } from '../../http/refusals.js';
+import { UnknownNumberError } from '../../calls/number-directory.js';
+import { ProviderError } from '../../calls/ports/whatsapp-errors.js';
+import { permissionTemplateSchema } from '../../config/permission-policy.js';
+import type { ControlPlane } from '../control-plane.js';
+import type { ApplyResult } from '../settings/settings-sync.js';
+import type { SipPlan } from '../sip/sip-block.js';
 import { adminOpenApi } from './admin-openapi.js';
-import {
-  permissionsCheck, permissionsRequest, requestOptionsFor, settingsApply, settingsDiff, settingsGet,
-  sipCredentialsOf, sipDisableOn, sipEnableOn, sipStatusOf,
-} from './control-operations.js';
-import { UnknownNumberError, type ControlPlane } from './control-plane.js';
-import { permissionTemplateSchema } from './permission-policy.js';
 
 /**
- * The admin HTTP API: the CLI's operations over HTTP (control-operations.ts), under
+ * The admin HTTP API: the CLI's operations over HTTP (the ControlPlane's, control-plane.ts), under
  * `admin.path_prefix` on the internal listener (config `internal_http`), each request
  * authenticated with the bearer token from `admin.token_env`. Described by GET
  * <prefix>/openapi.json (admin-openapi.ts).
@@ -27,7 +25,6 @@ export interface AdminApiOptions {
   plane: ControlPlane;
   token: string;
   prefix: string;
-  trunks: readonly TrunkConfig[];
   credentialsStateFile: string;
 }
 
@@ -111,23 +108,23 @@ export async function registerAdminApi(app: FastifyInstance, opts: AdminApiOptio
         return reply.code(500).send({ error: 'internal error' });
       });
 
-      api.get('/numbers/:number/settings', async (req: Req) => settingsGet(plane, req.params.number));
-      api.get('/settings/diff', async () => settingsDiff(plane));
-      api.get('/numbers/:number/settings/diff', async (req: Req) => (await settingsDiff(plane, req.params.number))[0]);
+      api.get('/numbers/:number/settings', async (req: Req) => plane.settingsGet(req.params.number));
+      api.get('/settings/diff', async () => plane.settingsDiff());
+      api.get('/numbers/:number/settings/diff', async (req: Req) => (await plane.settingsDiff(req.params.number))[0]);
       api.post('/settings/apply', async (req: Req) => {
         const dryRun = parse(dryRunBody, req.body).dry_run;
-        return audited(req, 'settings.apply', { number: 'all', dryRun }, () => settingsApply(plane, { dryRun }), applyOutcome);
+        return audited(req, 'settings.apply', { number: 'all', dryRun }, () => plane.settingsApply({ dryRun }), applyOutcome);
       });
       api.post('/numbers/:number/settings/apply', async (req: Req) => {
         const dryRun = parse(dryRunBody, req.body).dry_run;
         const number = req.params.number;
-        return (await audited(req, 'settings.apply', { number, dryRun }, () => settingsApply(plane, { number, dryRun }), applyOutcome))[0];
+        return (await audited(req, 'settings.apply', { number, dryRun }, () => plane.settingsApply({ number, dryRun }), applyOutcome))[0];
       });
 
-      api.get('/numbers/:number/sip', async (req: Req) => sipStatusOf(plane, req.params.number));
+      api.get('/numbers/:number/sip', async (req: Req) => plane.sipStatusOf(req.params.number));
       api.post('/numbers/:number/sip/enable', async (req: Req, reply: FastifyReply) => {
         const b = parse(enableBody, req.body);
-        const plan = await audited(req, 'sip.enable', { number: req.params.number, dryRun: b.dry_run, force: b.force }, () => sipEnableOn(plane, req.params.number, {
+        const plan = await audited(req, 'sip.enable', { number: req.params.number, dryRun: b.dry_run, force: b.force }, () => plane.sipEnableOn(req.params.number, {
           force: b.force, dryRun: b.dry_run,
           ...(b.hostname !== undefined && { hostname: b.hostname }),
           ...(b.port !== undefined && { port: b.port }),
@@ -138,24 +135,24 @@ export async function registerAdminApi(app: FastifyInstance, opts: AdminApiOptio
       });
       api.post('/numbers/:number/sip/disable', async (req: Req) => {
         const dryRun = parse(dryRunBody, req.body).dry_run;
-        return audited(req, 'sip.disable', { number: req.params.number, dryRun }, () => sipDisableOn(plane, req.params.number, { dryRun }), planOutcome);
+        return audited(req, 'sip.disable', { number: req.params.number, dryRun }, () => plane.sipDisableOn(req.params.number, { dryRun }), planOutcome);
       });
       api.post('/numbers/:number/sip/credentials', async (req: Req, reply: FastifyReply) => {
         const b = parse(credentialsBody, req.body);
         // A reveal hands out a SIP password: audited at warn.
-        const report = await audited(req, 'sip.credentials', { number: req.params.number, reveal: b.reveal }, () => sipCredentialsOf(plane, req.params.number, {
+        const report = await audited(req, 'sip.credentials', { number: req.params.number, reveal: b.reveal }, () => plane.sipCredentialsOf(req.params.number, {
           stateFile: opts.credentialsStateFile, reveal: b.reveal, ...(b.hostname !== undefined && { hostname: b.hostname }),
         }), (r) => ({ outcome: 'ok', credentials: r.credentials.length }), b.reveal ? 'warn' : 'info');
         return reply.header('cache-control', 'no-store').send(report);
       });
 
-      api.get('/numbers/:number/permissions/:user', async (req: Req) => permissionsCheck(plane, req.params.number, req.params.user));
+      api.get('/numbers/:number/permissions/:user', async (req: Req) => plane.permissionsCheck(req.params.number, req.params.user));
       api.post('/numbers/:number/permissions/:user/request', async (req: Req) => {
         const b = parse(requestBody, req.body);
         return audited(req, 'permissions.request', { number: req.params.number, user: req.params.user }, async () => {
           const n = plane.number(req.params.number);
-          return permissionsRequest(plane, n.config.name, req.params.user, {
-            ...requestOptionsFor(opts.trunks, n.config.name),
+          return plane.permissionsRequest(n.config.name, req.params.user, {
+            ...plane.requestOptionsFor(n.config.name),
             ...(b.message !== undefined && { message: b.message }),
             ...(b.body_text !== undefined && { bodyText: b.body_text }),
             ...(b.template !== undefined && { template: b.template }),
@@ -167,7 +164,7 @@ export async function registerAdminApi(app: FastifyInstance, opts: AdminApiOptio
 }
 
 /** What a settings apply changed, for the audit line: keys, never values. */
-function applyOutcome(results: Awaited<ReturnType<typeof settingsApply>>): Record<string, unknown> {
+function applyOutcome(results: ApplyResult[]): Record<string, unknown> {
   const refused = results.flatMap((r) => r.refused ?? []);
   return {
     outcome: results.every((r) => r.ok) ? 'ok' : 'not_ok',
@@ -177,7 +174,7 @@ function applyOutcome(results: Awaited<ReturnType<typeof settingsApply>>): Recor
 }
 
 /** A SIP enable/disable plan, for the audit line (its change lines carry no password). */
-function planOutcome(plan: Awaited<ReturnType<typeof sipDisableOn>>): Record<string, unknown> {
+function planOutcome(plan: SipPlan): Record<string, unknown> {
   return {
     outcome: plan.refused ? 'refused' : plan.applied ? 'applied' : 'not_applied',
     changes: plan.changes,

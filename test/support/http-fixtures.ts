@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import { startBridge, type RunningBridge } from '../../src/bridge.js';
 import { validateConfig } from '../../src/config/load.js';
-import { freeTcpPort } from '../support/ports.js';
+import { freeTcpPort } from './ports.js';
 import { captureLogger } from './control-fixtures.js';
 
 /** Shared by test/unit/http-*.test.ts: a bridge on two loopback listeners, raw sockets, captured logs. */

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { WhatsAppSettings } from '../calls/ports/whatsapp-provider.js';
+import type { WhatsAppSettings } from '../../calls/ports/whatsapp-provider.js';
 
 /**
  * `watrunk sip credentials` (docs/whatsapp-calling.md#sip-mode): Meta generates one
@@ -27,7 +27,7 @@ export function fingerprintOf(secret: string): string {
 }
 
 /** What may be shown of a password: nothing but a mask and a short fingerprint. */
-export function maskedCredential(c: SipCredential): string {
+function maskedCredential(c: SipCredential): string {
   return `${MASK} (${c.fingerprint.slice(0, 'sha256:'.length + 12)})`;
 }
 
@@ -56,7 +56,7 @@ export async function fetchSipCredentials(settings: WhatsAppSettings): Promise<S
  * Writes a file only its owner may read (0600), atomically: a temporary file created with 0600 in
  * the same directory, then renamed over the target (an existing file's looser mode does not survive).
  */
-export async function writePrivateFile(path: string, content: string): Promise<void> {
+async function writePrivateFile(path: string, content: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const tmp = join(dirname(path), `.${randomBytes(6).toString('hex')}.tmp`);
   try {

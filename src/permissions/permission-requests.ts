@@ -3,7 +3,7 @@ import { parseMessageId } from '../adapters/meta/graph-responses.js';
 import type { GraphTarget } from '../adapters/meta/graph-types.js';
 import { isBsuid, phoneDigits } from '../adapters/meta/meta-recipient.js';
 import type { WhatsAppPermissions } from '../calls/ports/whatsapp-provider.js';
-import type { PermissionTemplate } from './permission-policy.js';
+import type { PermissionTemplate } from '../config/permission-policy.js';
 
 /**
  * Sending a call permission request to a user (docs/whatsapp-calling.md#permission-requests): the free-form interactive
