@@ -7,7 +7,7 @@ import { CallEnding, endOnWhatsApp } from './call-ending.js';
 import { CallRecord } from './call-record.js';
 import { SHUTTING_DOWN } from './pbx-invite-checks.js';
 import {
-  BYE_SHUTTING_DOWN, byeAfterMediaTimeout, byeAfterWhatsAppEnded, endedByWhatsApp, failed, type EndedBy, type Ending,
+  BYE_SHUTTING_DOWN, byeAfterMediaTimeout, byeAfterWhatsAppEnded, endingForPbxHangup, mediaTimeoutText, endedByWhatsApp, failed, type EndedBy, type Ending,
 } from './call-outcome.js';
 import {
   NO_ANSWER, REJECTED, failureHeaders, mapProviderError, mapTerminateBeforeAnswer,
@@ -330,12 +330,12 @@ export class BusinessInitiatedCall {
   /** A side stopped sending RTP: the peer is gone (docs/sip.md#dead-peers). End both sides. */
   private async onMediaTimeout(cause: MediaTimeout, silentForMs: number): Promise<void> {
     if (this.stateValue !== 'answered') return;
-    const side = cause === 'pbx_media_timeout' ? 'the PBX' : 'WhatsApp';
-    this.log.warn({ cause, silentForMs }, `no media from ${side}: ending the call`);
+    this.log.warn({ cause, silentForMs }, `${mediaTimeoutText(cause)}: ending the call`);
     await this.terminateWhatsApp();
-    await this.d.leg.hangup(byeAfterMediaTimeout(side, this.waCallId));
+    await this.d.leg.hangup(byeAfterMediaTimeout(cause, this.waCallId));
     await this.end({ outcome: 'media_timeout', endedBy: 'watrunk', cause });
   }
+
 
   // --- PBX side -------------------------------------------------------------------------------
 
@@ -350,14 +350,12 @@ export class BusinessInitiatedCall {
 
   private async onPbxHangup(info: SipHangup): Promise<void> {
     if (this.stateValue === 'ended') return;
-    // With `lost`, the SIP adapter found the PBX unreachable and has already sent BYE.
-    if (info.lost) this.log.warn({ cause: info.lost }, 'the PBX stopped answering in the dialog: ending the call');
+    if (info.lost) this.log.warn({ cause: info.lost }, 'the PBX is gone (the SIP adapter ended the dialog): ending the call');
     else this.log.info('PBX hung up');
     await this.terminateWhatsApp();
-    await this.end(info.lost
-      ? { outcome: 'pbx_lost', endedBy: 'watrunk', cause: info.lost }
-      : { outcome: 'completed', endedBy: 'pbx' });
+    await this.end(endingForPbxHangup(info));
   }
+
 
   private async onPbxReoffer(sdp: string): Promise<string> {
     if (!this.reoffers) throw new Error('re-offer before the call has media');

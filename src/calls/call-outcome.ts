@@ -1,5 +1,6 @@
 import { byeReason, type SipFailureResponse } from './failure-mapping.js';
-import type { SipHeaders } from './ports/sip.js';
+import type { MediaTimeout } from './media-watch.js';
+import type { SipHangup, SipHeaders } from './ports/sip.js';
 import type { CallTerminated } from './ports/whatsapp-events.js';
 
 /** How a call ended, as the CDR's `outcome` and the `watrunk_calls_ended_total` label say it. */
@@ -62,9 +63,28 @@ export function byeAfterWhatsAppEnded(e: CallTerminated, waCallId: string | unde
   };
 }
 
-/** The BYE when watrunk ends an answered call because one side's media stopped (Q.850 102: timer expiry). */
-export function byeAfterMediaTimeout(side: 'the PBX' | 'WhatsApp', waCallId: string | undefined): SipHeaders {
-  return { Reason: `Q.850;cause=102;text="no media from ${side}"`, ...(waCallId ? { 'X-WA-Call-Id': waCallId } : {}) };
+const MEDIA_TIMEOUT_TEXT: Record<MediaTimeout, string> = {
+  pbx_media_timeout: 'no media from the PBX',
+  whatsapp_media_timeout: 'no media from WhatsApp',
+  media_engine_lost: 'the media engine lost the call',
+};
+
+/** The BYE when watrunk ends an answered call because its media stopped (Q.850 102: recovery on timer expiry). */
+export function byeAfterMediaTimeout(cause: MediaTimeout, waCallId: string | undefined): SipHeaders {
+  return { Reason: `Q.850;cause=102;text="${MEDIA_TIMEOUT_TEXT[cause]}"`, ...(waCallId ? { 'X-WA-Call-Id': waCallId } : {}) };
+}
+
+/** Log text for a media timeout. */
+export function mediaTimeoutText(cause: MediaTimeout): string {
+  return MEDIA_TIMEOUT_TEXT[cause];
+}
+
+/**
+ * The PBX leg ended: a BYE from the PBX, or (with `lost`) the SIP adapter found the PBX or its
+ * own connection gone and has already ended the dialog (docs/sip.md#dead-peers).
+ */
+export function endingForPbxHangup(info: SipHangup): Ending {
+  return info.lost ? { outcome: 'pbx_lost', endedBy: 'watrunk', cause: info.lost } : { outcome: 'completed', endedBy: 'pbx' };
 }
 
 /** The BYE when watrunk stops (Q.850 41: temporary failure). */

@@ -10,14 +10,17 @@ export interface MediaWatchTiming {
   checkIntervalMs: number;
 }
 
-export type MediaTimeout = 'pbx_media_timeout' | 'whatsapp_media_timeout';
+/** Which watch fired: one side's RTP stopped, or the engine itself stopped answering about the call. */
+export type MediaTimeout = 'pbx_media_timeout' | 'whatsapp_media_timeout' | 'media_engine_lost';
 
 /**
  * Dead-peer detection from RTP: a PBX that crashes or loses its network sends no BYE, and a WhatsApp
  * call left up is billed, so an answered call whose media stops in either direction is ended. The
  * media engine's per-side receive counters are read every `checkIntervalMs`; a side whose count has
  * not moved for its timeout is declared dead. A PBX on hold (`pbxSends()` false: a=inactive,
- * a=recvonly, c=0.0.0.0) is not expected to send. A failed read is not counted as silence.
+ * a=recvonly, c=0.0.0.0) is not expected to send. A failed read is not counted as silence, but
+ * reads that keep failing for as long as the longer timeout mean the media engine has lost the
+ * call (down, or restarted without it): `media_engine_lost`.
  */
 export class MediaWatch {
   private timer?: NodeJS.Timeout;
@@ -25,6 +28,7 @@ export class MediaWatch {
   private lastPbxAt = 0;
   private lastWhatsAppAt = 0;
   private stopped = false;
+  private failingSince?: number;
 
   constructor(private readonly d: {
     media: MediaSession;
@@ -63,9 +67,14 @@ export class MediaWatch {
       c = await this.d.media.counters();
     } catch (err) {
       this.d.log.debug({ err }, 'media counters unavailable: not counted as silence');
+      const t = this.now();
+      this.failingSince ??= t;
+      const limit = Math.max(this.d.timing.pbxTimeoutMs, this.d.timing.whatsappTimeoutMs);
+      if (!this.stopped && t - this.failingSince >= limit) return this.fire('media_engine_lost', t - this.failingSince);
       return this.schedule();
     }
     if (this.stopped) return;
+    this.failingSince = undefined;
     const t = this.now();
     if (c.fromPbx !== this.last.fromPbx || !this.d.pbxSends()) this.lastPbxAt = t;
     if (c.fromWhatsApp !== this.last.fromWhatsApp) this.lastWhatsAppAt = t;

@@ -5,7 +5,7 @@ import type { CallEvent, CallOffered, CallTerminated } from './ports/whatsapp-ev
 import type { WhatsAppCalls } from './ports/whatsapp-provider.js';
 import { CallEnding, endOnWhatsApp } from './call-ending.js';
 import { CallRecord } from './call-record.js';
-import { BYE_SHUTTING_DOWN, byeAfterMediaTimeout, byeAfterWhatsAppEnded, endedByWhatsApp, type Ending } from './call-outcome.js';
+import { BYE_SHUTTING_DOWN, byeAfterMediaTimeout, byeAfterWhatsAppEnded, endingForPbxHangup, mediaTimeoutText, endedByWhatsApp, type Ending } from './call-outcome.js';
 import type { InboundRoute } from './inbound-route.js';
 import { MediaWatch, type MediaTimeout, type MediaWatchTiming } from './media-watch.js';
 import { PbxReoffers } from './pbx-reoffer.js';
@@ -205,12 +205,12 @@ export class UserInitiatedCall {
   /** A side stopped sending RTP: the peer is gone (docs/sip.md#dead-peers). End both sides. */
   private async onMediaTimeout(cause: MediaTimeout, silentForMs: number): Promise<void> {
     if (this.stateValue !== 'answered') return;
-    const side = cause === 'pbx_media_timeout' ? 'the PBX' : 'WhatsApp';
-    this.log.warn({ cause, silentForMs }, `no media from ${side}: ending the call`);
+    this.log.warn({ cause, silentForMs }, `${mediaTimeoutText(cause)}: ending the call`);
     await this.terminateWhatsApp();
-    await this.leg?.hangup(byeAfterMediaTimeout(side, this.d.offer.callId));
+    await this.leg?.hangup(byeAfterMediaTimeout(cause, this.d.offer.callId));
     await this.end({ outcome: 'media_timeout', endedBy: 'watrunk', cause });
   }
+
 
   private async onPbxFailed(err: unknown): Promise<void> {
     if (this.stateValue === 'ended') return;
@@ -222,14 +222,12 @@ export class UserInitiatedCall {
 
   private async onPbxHangup(info: SipHangup): Promise<void> {
     if (this.stateValue === 'ended') return;
-    // With `lost`, the SIP adapter found the PBX unreachable and has already sent BYE.
-    if (info.lost) this.log.warn({ cause: info.lost }, 'the PBX stopped answering in the dialog: ending the call');
+    if (info.lost) this.log.warn({ cause: info.lost }, 'the PBX is gone (the SIP adapter ended the dialog): ending the call');
     else this.log.info('PBX hung up');
     await this.terminateWhatsApp();
-    await this.end(info.lost
-      ? { outcome: 'pbx_lost', endedBy: 'watrunk', cause: info.lost }
-      : { outcome: 'completed', endedBy: 'pbx' });
+    await this.end(endingForPbxHangup(info));
   }
+
 
   private async onRingTimeout(): Promise<void> {
     if (this.stateValue !== 'ringing' && this.stateValue !== 'early_media') return;

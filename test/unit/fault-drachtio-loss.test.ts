@@ -74,7 +74,7 @@ describe('drachtio adapter: the drachtio-server connection closes', () => {
     expect(connectionLossWatchers(srf)).toBe(2); // one per dialog, none left from the INVITEs
     srf.emit('close');
     for (const h of [uasHangups, uacHangups]) {
-      expect(h).toEqual([{ headers: { Reason: expect.stringMatching(/^SIP;cause=503;text="drachtio-server connection lost"/) } }]);
+      expect(h).toEqual([{ headers: { Reason: expect.stringMatching(/^SIP;cause=503;text="drachtio-server connection lost"/) }, lost: 'sip_connection_lost' }]);
     }
     await uas.hangup(); // a later hangup from the call logic is a no-op
     expect(connectionLossWatchers(srf)).toBe(0);
@@ -92,9 +92,12 @@ describe('drachtio adapter: the drachtio-server connection closes', () => {
   it('legs that end normally stop watching: nothing accumulates over many calls', async () => {
     const { srf } = fakeSrf();
     for (let i = 0; i < 50; i++) {
+      uasLeg(srf); // refused before any call listened (401 challenge, 403, 503): never watched
       const rejected = uasLeg(srf);
+      rejected.onCancel(() => undefined);
       rejected.reject(486);
       const answered = uasLeg(srf);
+      answered.onCancel(() => undefined);
       await answered.answer('v=0\r\n');
       await answered.hangup();
     }

@@ -85,7 +85,7 @@ export class PbxDialog {
     this.ended = true;
     this.stop();
     this.o.log.warn('the drachtio-server connection was lost: the dialog is gone, ending the call (no BYE can reach the PBX)');
-    this.o.onHangup()?.({ headers: { Reason: CONNECTION_LOST_REASON } });
+    this.o.onHangup()?.({ headers: { Reason: CONNECTION_LOST_REASON }, lost: 'sip_connection_lost' });
   }
 
   private stop(): void {

@@ -31,7 +31,7 @@ export class DrachtioUasLeg implements PbxUasLeg {
   private cancelCb?: () => void;
   private cancelled = false;
   private reofferCb?: (sdp: string) => Promise<string>;
-  private readonly unwatchLoss: () => void;
+  private unwatchLoss: () => void = () => undefined;
 
   constructor(
     private readonly srf: SrfLike, private readonly req: SrfRequest, private readonly res: SrfResponse,
@@ -46,14 +46,6 @@ export class DrachtioUasLeg implements PbxUasLeg {
     req.on('cancel', () => {
       this.cancelled = true;
       this.unwatchLoss();
-      this.cancelCb?.();
-    });
-    // The INVITE transaction dies with the drachtio-server connection: for the call that is a CANCEL
-    // (nothing can be answered any more). After the answer, PbxDialog watches instead.
-    this.unwatchLoss = watchConnectionLoss(srf, () => {
-      if (this.dialog || this.cancelled || this.res.finalResponseSent) return;
-      this.log.warn({ sipCallId: this.sipCallId }, 'the drachtio-server connection was lost before the INVITE was answered: ending the call');
-      this.cancelled = true;
       this.cancelCb?.();
     });
   }
@@ -99,7 +91,16 @@ export class DrachtioUasLeg implements PbxUasLeg {
     // A CANCEL can arrive while the INVITE checks still run (digest, media engine): it was
     // remembered by the constructor and is delivered now.
     this.cancelCb = cb;
-    if (this.cancelled) cb();
+    if (this.cancelled) { cb(); return; }
+    // The INVITE transaction dies with the drachtio-server connection: for the call that is a CANCEL
+    // (nothing can be answered any more). Watched only once a call listens, so an INVITE refused
+    // before (401, 403, 503) leaves nothing behind; after the answer, PbxDialog watches instead.
+    this.unwatchLoss = watchConnectionLoss(this.srf, () => {
+      if (this.dialog || this.cancelled || this.res.finalResponseSent) return;
+      this.log.warn({ sipCallId: this.sipCallId }, 'the drachtio-server connection was lost before the INVITE was answered: ending the call');
+      this.cancelled = true;
+      this.cancelCb?.();
+    });
   }
 
   onHangup(cb: (info: SipHangup) => void): void {

@@ -18,9 +18,10 @@ export interface SipHangup {
   /**
    * Set when the SIP adapter itself ended the dialog because the PBX stopped answering (it has
    * already sent BYE): its session-timer refresh did not come or failed (RFC 4028), or an
-   * in-dialog OPTIONS probe got 408/481 or no answer.
+   * in-dialog OPTIONS probe got 408/481 or no answer, or the SIP server connection itself was lost
+   * (the dialog is gone; no BYE could be sent).
    */
-  lost?: 'session_timer_expired' | 'options_probe_failed';
+  lost?: 'session_timer_expired' | 'options_probe_failed' | 'sip_connection_lost';
 }
 
 /** How a SIP leg keeps watch on a PBX that may vanish without a BYE (calls.session_timer, calls.options_ping_s). */
