@@ -144,12 +144,21 @@ export async function startBridge(loaded: LoadedConfig, opts: BridgeOptions = {}
     readiness.register('rtpengine', () => ({ ok: true, detail: 'disabled: no rtpengine section in the config' }));
   }
 
+  // Calls a crash left open at Meta: ended now (README "Crash recovery (the call journal)").
+  const recovery = new CrashRecovery({
+    journal, ender, logger, metrics,
+    numbers: new Map([...numbers].map(([name, n]) => [name, n.calls])),
+    connectingWindowMs: (config.webhook.max_event_age_s + config.calls.no_answer_timeout_s) * 1000,
+  });
+  recovery.start();
+
   // --- calls and SIP ---
   const pbxCalls = media
     ? new PbxCallIntake({
       admission: new PbxAdmission(directory, (name) => registry.countForNumber(name)),
       registry, numbers, media, timing: outboundTiming(config), logger, metrics, permissionGate: control.permissionGate, ender, journal,
       minSessionExpiresS: config.calls.session_timer.min_se_s,
+      connectOutcomeUnknown: (call) => recovery.adopt(call),
     })
     : undefined;
   let drachtio: DrachtioConnection | undefined;
@@ -184,13 +193,6 @@ export async function startBridge(loaded: LoadedConfig, opts: BridgeOptions = {}
     mediaWatch: mediaWatchTiming(config), ender, journal,
   });
 
-  // Calls a crash left open at Meta: ended now (README "Crash recovery (the call journal)").
-  const recovery = new CrashRecovery({
-    journal, ender, logger, metrics,
-    numbers: new Map([...numbers].map(([name, n]) => [name, n.calls])),
-    connectingWindowMs: (config.webhook.max_event_age_s + config.calls.no_answer_timeout_s) * 1000,
-  });
-  recovery.start();
 
   // Where each webhook event goes, in order (src/calls/call-event-router.ts).
   const router = new CallEventRouter({ registry, control, ender, recovery, userCalls: whatsappCalls });

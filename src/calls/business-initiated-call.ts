@@ -81,6 +81,8 @@ export class BusinessInitiatedCall {
   private acceptedSeen = false;
   /** Set synchronously by CANCEL so in-flight steps stop before ringing anyone. */
   private cancelled = false;
+  /** connect timed out or lost its connection: Meta may have placed the call anyway. */
+  private connectOutcomeUnknown = false;
   /** Set synchronously by shutdown(), for the same reason. */
   private stopping = false;
   private noAnswerTimer?: NodeJS.Timeout;
@@ -197,6 +199,7 @@ export class BusinessInitiatedCall {
 
   private async onConnectFailed(err: unknown): Promise<void> {
     if (err instanceof ProviderError) {
+      this.connectOutcomeUnknown = err.kind === 'timeout' || err.kind === 'network';
       const f = mapProviderError(err);
       const ctx = { err: err.toLog(), sipStatus: f.status };
       if (f.loud) this.log.error(ctx, `WhatsApp refused the call: ${f.warning} — check the business number's configuration`);
@@ -217,7 +220,15 @@ export class BusinessInitiatedCall {
   // --- WhatsApp events ------------------------------------------------------------------------
 
   private async onWhatsAppEvent(e: CallEvent): Promise<void> {
-    if (this.stateValue === 'ended') return;
+    if (this.stateValue === 'ended') {
+      // `connect` got no answer but Meta placed the call: its events, queued behind the connect,
+      // name it; it rings on unless it is terminated (docs/whatsapp-calling.md#tracking-data).
+      if (this.connectOutcomeUnknown && !this.waCallId && e.callId && e.kind !== 'call.terminated') {
+        this.waCallId = e.callId;
+        await this.terminateWhatsApp();
+      }
+      return;
+    }
     if (e.callId) this.bindWhatsAppCallId(e.callId);
     switch (e.kind) {
       case 'call.answered': return this.onSdpAnswer(e.sdpAnswer);

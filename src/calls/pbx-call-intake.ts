@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { NumberConfig, TrunkConfig } from '../config/schema.js';
-import { NO_CALL_JOURNAL, type CallJournal } from '../journal/call-journal.js';
+import { NO_CALL_JOURNAL, type CallJournal, type JournaledCall } from '../journal/call-journal.js';
 import { JournaledWhatsAppCalls } from '../journal/journaled-calls.js';
 import type { Logger } from '../logging.js';
 import type { Metrics } from '../metrics.js';
@@ -41,6 +41,8 @@ export interface PbxCallIntakeDeps {
   ender?: WhatsAppCallEnder;
   /** Live WhatsApp calls on disk for crash recovery (default: none). */
   journal?: CallJournal;
+  /** Who ends a call Meta may have placed although `connect` got no answer (CrashRecovery.adopt). */
+  connectOutcomeUnknown?: (call: JournaledCall) => { named(waCallId: string): void };
   /** calls.session_timer.min_se_s: a PBX asking for less gets 422 (default 90, RFC 4028's floor). */
   minSessionExpiresS?: number;
 }
@@ -86,6 +88,7 @@ export class PbxCallIntake {
     const whatsapp = new JournaledWhatsAppCalls({
       calls: business.calls, journal: this.d.journal ?? NO_CALL_JOURNAL, ender: this.ender, callId: id, numberName: a.number.name,
       direction: 'BUSINESS_INITIATED', log: this.d.logger.child({ callId: id, number: a.number.name }), metrics: this.d.metrics,
+      ...(this.d.connectOutcomeUnknown ? { onConnectOutcomeUnknown: this.d.connectOutcomeUnknown } : {}),
     });
     const call: BusinessInitiatedCall = new BusinessInitiatedCall({
       id,

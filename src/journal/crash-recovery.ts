@@ -69,6 +69,28 @@ export class CrashRecovery {
     return true;
   }
 
+  /**
+   * A `connect` that timed out or lost its connection at run time: Meta may have placed the call
+   * anyway, and its phone would ring on with nobody to end it. Handled like a connect in flight at a
+   * crash: the first webhook naming our call id (tracking data) has it terminated.
+   */
+  adopt(call: JournaledCall): { named(waCallId: string): void } {
+    this.log.warn({ callId: call.callId, number: call.number }, '`connect` got no answer: if Meta placed the call anyway, the first webhook naming it ends it');
+    this.recover(call);
+    return { named: (waCallId) => { this.namedElsewhere(call.callId, waCallId); } };
+  }
+
+  /** A webhook that reached the call object (it came before adopt) names the adopted call's WhatsApp id. */
+  private namedElsewhere(callId: string, waCallId: string): void {
+    const waiting = this.awaitingId.get(callId);
+    if (!waiting) return;
+    clearTimeout(waiting.timer);
+    this.awaitingId.delete(callId);
+    const call: JournaledCall = { ...waiting.call, waCallId };
+    void this.d.journal.record(call).catch((err: unknown) => this.log.error({ err, callId }, 'call journal write failed'));
+    this.endOnWhatsApp(call, this.d.numbers.get(call.number)!, waCallId);
+  }
+
   /** Resolves when every recovered call has been concluded (tests). */
   whenDone(): Promise<void> {
     if (this.outstanding === 0) return Promise.resolve();

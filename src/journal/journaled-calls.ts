@@ -1,4 +1,5 @@
 import type { WhatsAppCallEnder } from '../calls/call-ending.js';
+import { ProviderError } from '../calls/ports/whatsapp-errors.js';
 import type { CallDirection } from '../calls/ports/whatsapp-events.js';
 import type { Logger } from '../logging.js';
 import type { Metrics } from '../metrics.js';
@@ -35,7 +36,11 @@ export class JournaledWhatsAppCalls implements WhatsAppCalls {
     direction: CallDirection;
     log: Logger;
     metrics: Metrics;
+    /** A connect that timed out or lost its connection may have placed a call: who ends it (CrashRecovery.adopt). */
+    onConnectOutcomeUnknown?: (call: JournaledCall) => { named(waCallId: string): void };
   }) {}
+
+  private adopted?: { named(waCallId: string): void };
 
   async connect(req: ConnectRequest): Promise<{ callId: string }> {
     await this.record({ endWith: 'terminate' });
@@ -43,7 +48,16 @@ export class JournaledWhatsAppCalls implements WhatsAppCalls {
     try {
       answer = await this.d.calls.connect(req);
     } catch (err) {
-      this.forget();
+      const unknown = err instanceof ProviderError && (err.kind === 'timeout' || err.kind === 'network');
+      if (unknown && this.d.onConnectOutcomeUnknown && this.journaled) {
+        // The call's own CDR says what the PBX got; the journal entry now belongs to the adopter.
+        const call = { ...this.journaled, cdrWritten: true as const };
+        this.journaled = undefined;
+        void this.d.journal.record(call).catch(() => undefined);
+        this.adopted = this.d.onConnectOutcomeUnknown(call);
+      } else {
+        this.forget();
+      }
       throw err;
     }
     await this.record({ waCallId: answer.callId });
@@ -65,6 +79,8 @@ export class JournaledWhatsAppCalls implements WhatsAppCalls {
   }
 
   async terminate(waCallId: string): Promise<void> {
+    // After a connect whose outcome is unknown, the adopter (crash recovery) ends the call.
+    if (this.adopted) return this.adopted.named(waCallId);
     this.endOnWhatsApp('terminate', waCallId);
   }
 

@@ -65,11 +65,10 @@ describe('Graph faults on connect: the PBX gets the README error table, connect 
     await nothingOpen(s);
   });
 
-  // BUG (src/calls/business-initiated-call.ts, src/journal/journaled-calls.ts): a connect that Meta
-  // carried out but whose answer was lost leaves the user's phone ringing. Its webhooks name
-  // watrunk's call id (biz_opaque_callback_data, docs/whatsapp-calling.md#tracking-data), but the
-  // call has ended in watrunk, so they are held and dropped and nobody sends terminate.
-  it.skip('a connect carried out whose answer is lost: 504 to the PBX, and the call that rings anyway is terminated', async () => {
+  // A connect that Meta carried out but whose answer was lost: its webhooks name watrunk's call id
+  // (biz_opaque_callback_data, docs/whatsapp-calling.md#tracking-data) and crash recovery, which
+  // adopted the call, terminates it.
+  it('a connect carried out whose answer is lost: 504 to the PBX, and the call that rings anyway is terminated', async () => {
     s = await stack();
     await s.control('POST', '/_sim/faults', { graph: { action: 'connect', fault: 'hang', applied: true, hang_ms: 10_000 } });
     const leg = await s.invite('447700900301');
