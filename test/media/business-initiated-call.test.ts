@@ -62,11 +62,11 @@ describe.skipIf(skip !== undefined)(`PBX -> WhatsApp, real rtpengine and WebRTC 
 
     // WhatsApp user -> PBX: the simulated user's 440 Hz, decoded from PCMU.
     expect(fractionSince(pbx.recorder, mark, 440, 200)).toBeGreaterThan(0.9);
-    // PBX -> WhatsApp user: what the simulator's WebRTC peer heard.
-    const report = (await waitFor('media report', () => stack.sim.getCall(call.whatsappCallId!)?.media ?? undefined, { timeoutMs: 2000 }))!;
-    const heard = report.tones.find((t) => t.frequencyHz === 1000);
-    expect(heard?.fraction).toBeGreaterThan(0.8);
-    expect(report.receivedPackets).toBeGreaterThan(50);
+    // PBX -> WhatsApp user: what the simulator's WebRTC peer heard over the whole call so far. On a
+    // loaded machine its decoder can start late, so wait (bounded) for the tone to dominate.
+    const tone = () => stack.sim.getCall(call.whatsappCallId!)?.media?.tones.find((t) => t.frequencyHz === 1000)?.fraction ?? 0;
+    await waitFor(`the WhatsApp user hears the PBX's 1000 Hz (now ${tone().toFixed(2)})`, () => tone() > 0.8, { timeoutMs: 6_000, intervalMs: 100 });
+    expect(stack.sim.getCall(call.whatsappCallId!)!.media!.receivedPackets).toBeGreaterThan(50);
 
     leg.bye();
     await call.whenEnded();
