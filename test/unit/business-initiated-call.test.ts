@@ -5,7 +5,7 @@ import { GRAPH_ERROR_TABLE } from '../../src/calls/failure-mapping.js';
 import type { BusinessInitiatedCall, BusinessInitiatedTiming } from '../../src/calls/business-initiated-call.js';
 import { PbxAdmission } from '../../src/calls/pbx-admission.js';
 import { PbxCallIntake, type PbxCallIntakeDeps } from '../../src/calls/pbx-call-intake.js';
-import { numberSchema, trunkSchema, type TrunkConfig } from '../../src/config/schema.js';
+import { numberSchema, trunkSchema } from '../../src/config/schema.js';
 import { Metrics } from '../../src/metrics.js';
 import { ProviderError } from '../../src/calls/ports/whatsapp-errors.js';
 import type { CallEvent, CallTerminated } from '../../src/calls/ports/whatsapp-events.js';

@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { header, rawExchange, rejections, sleep, startEdgeBridge, VERIFY_TOKEN, ADMIN_TOKEN, type EdgeBridge } from '../support/http-fixtures.js';
+import { rawExchange, rejections, sleep, startEdgeBridge, VERIFY_TOKEN, ADMIN_TOKEN, type EdgeBridge } from '../support/http-fixtures.js';
 
 /**
  * The public webhook listener as an unauthenticated client on the Internet sees it: time limits
