@@ -64,7 +64,7 @@ export class PbxCallIntake {
       admission: this.d.admission,
       minSessionExpiresS: this.d.minSessionExpiresS ?? 90,
       takingCalls: () => this.d.registry.takingCalls,
-      mediaUp: () => this.d.media.ping(),
+      mediaUp: () => this.d.media.canTakeCalls(),
     });
     if ('answeredBySip' in r) return undefined;
     if ('refused' in r) {

@@ -59,7 +59,7 @@ export class WhatsAppCallIntake {
     const route = routeInbound(business.config, offer);
     if (!route) return refuse('no_route', `business number ${numberName} has no inbound route`);
     if (!this.d.dialer?.ready) return refuse('sip_down', 'the SIP side (drachtio-server) is not connected');
-    if (!this.d.media || !(await this.d.media.ping())) return refuse('media_down', 'the media engine (rtpengine) is unavailable');
+    if (!this.d.media || !(await this.d.media.canTakeCalls())) return refuse('media_down', 'the media engine (rtpengine) is unavailable');
     if (this.d.registry.countForNumber(numberName) >= business.config.max_concurrent_calls) {
       return refuse('number_concurrency', `business number ${numberName} is at max_concurrent_calls`);
     }

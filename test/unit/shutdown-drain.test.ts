@@ -70,7 +70,7 @@ describe('stop(): draining', () => {
     // A user call whose connect is being taken in while the drain starts (the media check is slow).
     let releasePing!: () => void;
     const media = fx.media;
-    media.ping = () => new Promise<boolean>((r) => { releasePing = () => r(true); });
+    media.canTakeCalls = () => new Promise<boolean>((r) => { releasePing = () => r(true); });
     const { callId: late } = await sim.startUserCall({ from: '447700900502' });
     await until('the late call reached the bridge', () => releasePing !== undefined);
     const stopping = fx.bridge.stop();

@@ -29,6 +29,18 @@ export class EnginePool {
     return ok;
   }
 
+  /**
+   * True when an engine answered recently (within the health TTL) or answers now. A transport error
+   * on a call marks its engine down at once (markDown), so a dead engine is seen without a ping.
+   */
+  async anyRecentlyAlive(): Promise<boolean> {
+    const now = Date.now();
+    const fresh = this.engines.map((e) => this.health.get(key(e))).filter((h) => h && now - h.at < this.healthTtlMs);
+    if (fresh.some((h) => h!.ok)) return true;
+    if (fresh.length === this.engines.length) return false;
+    return this.anyAlive();
+  }
+
   /** True when any engine answers. */
   async anyAlive(): Promise<boolean> {
     const results = await Promise.all(this.engines.map((e) => this.ping(e)));

@@ -50,6 +50,10 @@ export class RtpengineMedia implements MediaEngine {
     return session;
   }
 
+  canTakeCalls(): Promise<boolean> {
+    return this.pool.anyRecentlyAlive();
+  }
+
   ping(): Promise<boolean> {
     return this.pool.anyAlive();
   }

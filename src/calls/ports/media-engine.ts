@@ -44,6 +44,11 @@ export interface MediaEngine {
   createSession(callId: string): MediaSession;
   /** Whether the engine answers (for /readyz and for refusing calls early). */
   ping(): Promise<boolean>;
+  /**
+   * Whether a new call can get media, cheaply: a recent health result is reused, so a burst of calls
+   * does not cost one engine round trip each (the per-INVITE ping doubled the ng traffic under load).
+   */
+  canTakeCalls(): Promise<boolean>;
   /** Ids of sessions still open in this process (leak checks in tests and on shutdown). */
   openSessions(): string[];
 }

@@ -58,6 +58,7 @@ export class FakeMediaEngine implements MediaEngine {
     return s;
   }
   async ping(): Promise<boolean> { return this.up; }
+  async canTakeCalls(): Promise<boolean> { return this.up; }
   openSessions(): string[] {
     return [...this.sessions.values()].filter((s) => !s.closed).map((s) => s.id);
   }
