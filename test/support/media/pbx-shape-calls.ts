@@ -81,13 +81,22 @@ export async function placeUic(s: ShapeStack, name: string, from = '447700900150
   return { pbx, leg, callId, wa: s.peers[before]!, answer };
 }
 
-/** Tone fractions heard over `ms` after `settleMs`: the PBX's tone at the user, the user's at the PBX. */
-export async function hearsBothWays(pbx: RtpEndpoint, wa: RecordedPeer, { settleMs = 600, ms = 1_500, pbxHz = PBX_TONE_HZ } = {}) {
+/**
+ * Tone fractions over a window of `ms` after `settleMs`: the PBX's tone at the user, the user's at
+ * the PBX. Audio can start late on a loaded machine (a DTLS retransmission costs a second), so
+ * windows are measured one after another until both directions pass 0.8 or `timeoutMs` is over;
+ * the last window's fractions are returned for the caller to assert.
+ */
+export async function hearsBothWays(pbx: RtpEndpoint, wa: RecordedPeer, { settleMs = 600, ms = 1_500, pbxHz = PBX_TONE_HZ, timeoutMs = 8_000 } = {}) {
   await sleep(settleMs);
-  const waMark = wa.peer.audioMark();
-  const pbxMark = pbx.recorder.position;
-  await sleep(ms);
-  return { atUser: wa.peer.toneFractionSince(waMark, pbxHz), atPbx: fractionSince(pbx.recorder, pbxMark, USER_TONE_HZ) };
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const waMark = wa.peer.audioMark();
+    const pbxMark = pbx.recorder.position;
+    await sleep(ms);
+    const heard = { atUser: wa.peer.toneFractionSince(waMark, pbxHz), atPbx: fractionSince(pbx.recorder, pbxMark, USER_TONE_HZ) };
+    if ((heard.atUser > 0.8 && heard.atPbx > 0.8) || Date.now() + ms > deadline) return heard;
+  }
 }
 
 /** Stream-identity lines (a=ssrc, a=msid...) in an SDP: none may reach a libwebrtc receiver from another party. */
