@@ -82,7 +82,7 @@ export function countryOf(number: string): string {
   return hit ? hit[1] : 'ZZ';
 }
 
-/** A stable BSUID for a number (docs/whatsapp-calling.md#user-identities: "US.13491208655302741918"), scoped by the seed. */
+/** A stable BSUID for a number (docs/whatsapp-calling.md#user-identities: "US.13491208655302741918"), scoped by the random seed (`seed` in the simulator config). */
 export function derivedBsuid(number: string, seed: number): string {
   const hex = createHash('sha256').update(`${seed}|${number}`).digest('hex');
   const digitsOnly = BigInt(`0x${hex.slice(0, 16)}`).toString().padStart(20, '0').slice(0, 20);

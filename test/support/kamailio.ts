@@ -174,7 +174,7 @@ export async function startKamailio(opts: KamailioOptions = {}): Promise<Kamaili
     const cfg = configText(port, moduleDir, opts);
     const cfgPath = join(dir, 'kamailio.cfg');
     writeFileSync(cfgPath, cfg);
-    // Small shared/private memory (MB): two of these run beside rtpengine and the phones.
+    // Small shared and private memory (MB): two of these run beside rtpengine and the phones.
     const args = ['-f', cfgPath, '-DD', '-E', '-P', join(dir, 'kamailio.pid'), '-Y', dir, '-m', '32', '-M', '4'];
     const proc = spawnLogged(bin, args, { cwd: dir, group: true });
     try {

@@ -85,7 +85,7 @@ describe('admin routes and their OpenAPI document', () => {
       for (const m of [r.method].flat()) if (m !== 'HEAD') routes.push(`${m} ${r.url.replace(/:(\w+)/g, '{$1}')}`);
     });
     const plane = new ControlPlane({ config: controlConfig('http://127.0.0.1:9'), accessTokens: new Map(), logger: pino({ level: 'silent' }), metrics: new Metrics() });
-    await registerAdminApi(app, { plane, token: 'x'.repeat(20), prefix: '/ops/admin', credentialsStateFile: '/tmp/unused.json' });
+    await registerAdminApi(app, { plane, token: 'x'.repeat(20), prefix: '/ops/admin', credentialsStateFile: 'unused-credentials.json' });
     await app.ready();
     const documented = Object.entries(adminOpenApi('/ops/admin')['paths'] as Record<string, Record<string, unknown>>)
       .flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
