@@ -24,15 +24,22 @@ const HEADER = (name: string) => `<?xml version="1.0" encoding="ISO-8859-1" ?>
 <!DOCTYPE scenario SYSTEM "sipp.dtd">
 <scenario name="${name}">`;
 
-function invite(extraHeaders: string[]): string {
+/** The From header of the e2e PBX's requests. */
+export const DESK_FROM = '"Desk 1001" <sip:1001@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]';
+
+/**
+ * The PBX's INVITE (PCMU + telephone-event on `[rtp_port]`), retransmitted per RFC 3261 timer A.
+ * `target` is the Request-URI user, `from` the From header value.
+ */
+export function sippInvite({ extraHeaders = [], target = '[service]', from = DESK_FROM }: { extraHeaders?: string[]; target?: string; from?: string } = {}): string {
   return `
   <send retrans="500">
     <![CDATA[
 
-      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      INVITE sip:${target}@[remote_ip]:[remote_port] SIP/2.0
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: "Desk 1001" <sip:1001@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>
+      From: ${from}
+      To: <sip:${target}@[remote_ip]:[remote_port]>
       Call-ID: [call_id]
       CSeq: 1 INVITE
       Contact: <sip:1001@[local_ip]:[local_port];transport=[transport]>
@@ -137,7 +144,7 @@ const CANCEL = `
   <recv response="487" />`;
 
 export function uacScenarioXml(outcome: UacOutcome, extraHeaders: string[] = []): string {
-  const parts = [HEADER(`watrunk e2e ${outcome.kind}`), invite(extraHeaders)];
+  const parts = [HEADER(`watrunk e2e ${outcome.kind}`), sippInvite({ extraHeaders })];
   switch (outcome.kind) {
     case 'answer-then-bye':
     case 'answer-then-wait-bye':

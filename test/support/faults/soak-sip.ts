@@ -8,6 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SIPP_OK_TO_REQUEST } from '../sipp-common.js';
+import { sippInvite } from '../sipp-scenarios.js';
 import { writeUasScenario } from '../sipp-uas-scenarios.js';
 import { startSippServer, type SippServer } from '../sipp.js';
 
@@ -21,33 +22,7 @@ function uacXml(pbxByeAfterMs: number): string {
   return `<?xml version="1.0" encoding="ISO-8859-1" ?>
 <!DOCTYPE scenario SYSTEM "sipp.dtd">
 <scenario name="watrunk soak PBX">
-  <send retrans="500">
-    <![CDATA[
-
-      INVITE sip:+[field0]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: ${FROM}
-      To: <sip:+[field0]@[remote_ip]:[remote_port]>
-      Call-ID: [call_id]
-      CSeq: 1 INVITE
-      Contact: <sip:1001@[local_ip]:[local_port];transport=[transport]>
-      Max-Forwards: 70
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=pbx 1 1 IN IP4 [local_ip]
-      s=-
-      c=IN IP4 [local_ip]
-      t=0 0
-      m=audio [rtp_port] RTP/AVP 0 101
-      a=rtpmap:0 PCMU/8000
-      a=rtpmap:101 telephone-event/8000
-      a=sendrecv
-
-    ]]>
-  </send>
-  <recv response="100" optional="true" />
+${sippInvite({ target: '+[field0]', from: FROM })}
   <recv response="180" optional="true" />
   <recv response="183" optional="true" />
 ${failures}
