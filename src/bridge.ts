@@ -130,7 +130,12 @@ export async function startBridge(loaded: LoadedConfig, opts: BridgeOptions = {}
   // --- media ---
   let media: MediaEngine | undefined = opts.media;
   if (!media && config.rtpengine) {
-    media = new RtpengineMedia({ engines: config.rtpengine.engines, timeoutMs: config.rtpengine.timeout_ms });
+    media = new RtpengineMedia({
+      engines: config.rtpengine.engines,
+      timeoutMs: config.rtpengine.timeout_ms,
+      retransmitMs: config.rtpengine.retransmit_ms,
+      onRetransmit: () => metrics.ngRetransmissions.inc(),
+    });
   }
   let mediaUp = false;
   if (media) {

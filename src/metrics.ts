@@ -102,6 +102,11 @@ export class Metrics {
     help: 'Writes to the call journal that failed (such a call is not recovered after a crash)',
     registers: [this.registry],
   });
+  readonly ngRetransmissions = new Counter({
+    name: 'watrunk_rtpengine_ng_retransmissions_total',
+    help: 'ng commands sent to rtpengine again because no reply came in time (lost UDP, busy engine)',
+    registers: [this.registry],
+  });
   readonly postDialDelay = new Histogram({
     name: 'watrunk_post_dial_delay_seconds',
     help: 'Time from the PBX INVITE to the first ringing/early-media response',

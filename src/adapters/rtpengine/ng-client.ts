@@ -1,9 +1,18 @@
 /**
- * Typed wrapper around rtpengine-client (CommonJS, no types): one UDP ng socket, bencoded
- * commands, a timeout per command, and `result: "error"` turned into a thrown NgError
- * (rtpengine-client resolves error results unless told otherwise; docs/media.md#talking-to-rtpengine).
+ * rtpengine's ng control protocol over UDP: `<cookie> <bencoded dictionary>` each way
+ * (https://rtpengine.readthedocs.io/en/latest/ng_control_protocol.html; docs/media.md#talking-to-rtpengine).
+ *
+ * Written here rather than taken from rtpengine-client because UDP loses datagrams when the cores
+ * are saturated, and that client never retransmits: a lost reply cost a call the whole timeout. This
+ * client retransmits a command under the **same cookie** until the deadline, as Kamailio's rtpengine
+ * module does (`rtpengine_retr`). rtpengine keeps a cookie cache: a retransmission of a command it is
+ * still working on waits for it, and one it has answered gets the cached reply, so an `offer` is never
+ * run twice (https://github.com/sipwise/rtpengine/blob/master/daemon/cookie_cache.c).
+ * `result: "error"` is turned into a thrown NgError.
  */
-import { createRequire } from 'node:module';
+import { randomBytes } from 'node:crypto';
+import { createSocket, type Socket } from 'node:dgram';
+import bencode from 'bencode';
 
 export interface EngineAddress {
   host: string;
@@ -20,10 +29,14 @@ export interface NgResponse {
   [key: string]: unknown;
 }
 
-/** Method names of rtpengine-client (it maps them to ng command strings such as "block media"). */
-export type NgCommand =
-  | 'ping' | 'offer' | 'answer' | 'delete' | 'query' | 'list'
-  | 'blockMedia' | 'unblockMedia' | 'blockDTMF' | 'unblockDTMF' | 'playDTMF';
+/** The ng commands watrunk sends, by method-style name. */
+const COMMAND_NAMES = {
+  ping: 'ping', offer: 'offer', answer: 'answer', delete: 'delete', query: 'query', list: 'list',
+  blockMedia: 'block media', unblockMedia: 'unblock media', blockDTMF: 'block DTMF',
+  unblockDTMF: 'unblock DTMF', playDTMF: 'play DTMF',
+} as const;
+
+export type NgCommand = keyof typeof COMMAND_NAMES;
 
 export class NgError extends Error {
   constructor(
@@ -38,61 +51,126 @@ export class NgError extends Error {
   }
 }
 
-interface RawClient {
-  on(event: 'error' | 'listening', fn: (arg?: unknown) => void): void;
-  close(): void;
-  socket: { unref(): void };
-  [method: string]: unknown;
-}
-
-type RawClientCtor = new (opts: { localPort?: number; localAddress?: string; timeout?: number }) => RawClient;
-
-const require = createRequire(import.meta.url);
-
 export interface NgClientOptions {
+  /** Overall deadline of one command, retransmissions included. */
   timeoutMs: number;
+  /**
+   * First retransmission after this long, then doubling (250, 500, 1000 … ms) until the deadline.
+   * 0 turns retransmission off.
+   */
+  retransmitMs?: number;
+  /** Called once per retransmission (a metric). */
+  onRetransmit?: () => void;
   /** Local address for the ng socket (default: 127.0.0.1 when every engine is on loopback, else any). */
   localAddress?: string;
 }
 
-export class NgClient {
-  private readonly client: RawClient;
-  private closed = false;
+interface Pending {
+  command: NgCommand;
+  engine: EngineAddress;
+  message: Buffer;
+  resolve(reply: NgResponse): void;
+  reject(err: NgError): void;
+  retransmitTimer?: NodeJS.Timeout;
+  deadline: NodeJS.Timeout;
+}
 
-  constructor(opts: NgClientOptions) {
-    const { Client } = require('rtpengine-client') as { Client: RawClientCtor };
-    this.client = new Client({
-      localPort: 0,
-      ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
-      timeout: opts.timeoutMs,
-    });
-    // rtpengine-client emits 'error' for late or uncorrelated replies; without a listener that would crash.
-    this.client.on('error', () => undefined);
+const DEFAULT_RETRANSMIT_MS = 250;
+
+export class NgClient {
+  private readonly socket: Socket;
+  private readonly pending = new Map<string, Pending>();
+  private readonly retransmitMs: number;
+  private closed = false;
+  /** Commands sent again after no reply came in time (exported as a metric by the media adapter). */
+  retransmissions = 0;
+
+  constructor(private readonly opts: NgClientOptions) {
+    this.retransmitMs = opts.retransmitMs ?? DEFAULT_RETRANSMIT_MS;
+    this.socket = createSocket('udp4');
+    this.socket.on('message', (msg) => this.onMessage(msg));
+    // A socket error (e.g. ICMP unreachable surfacing on send) is seen per command by its deadline.
+    this.socket.on('error', () => undefined);
+    this.socket.bind(0, opts.localAddress);
     // The socket must not keep the process alive on its own (pending commands have timers).
-    this.client.socket.unref();
+    this.socket.unref();
   }
 
   /** Sends one command; resolves the reply or throws NgError (error result, timeout, socket error). */
-  async send(engine: EngineAddress, command: NgCommand, params: NgParams = {}): Promise<NgResponse> {
-    if (this.closed) throw new NgError(command, engine, 'ng client closed', 'transport');
-    const fn = this.client[command];
-    if (typeof fn !== 'function') throw new NgError(command, engine, 'command not supported by rtpengine-client', 'transport');
-    let reply: NgResponse;
-    try {
-      reply = (await (fn as (e: EngineAddress, p: NgParams) => Promise<NgResponse>).call(this.client, engine, params));
-    } catch (err) {
-      throw new NgError(command, engine, err instanceof Error ? err.message : String(err), 'transport');
-    }
-    if (!reply || typeof reply !== 'object') throw new NgError(command, engine, 'empty reply', 'transport');
-    if (reply.result === 'error') {
-      throw new NgError(command, engine, String(reply['error-reason'] ?? 'unknown error'), 'error-result');
-    }
-    return reply;
+  send(engine: EngineAddress, command: NgCommand, params: NgParams = {}): Promise<NgResponse> {
+    if (this.closed) return Promise.reject(new NgError(command, engine, 'ng client closed', 'transport'));
+    const cookie = randomBytes(8).toString('hex');
+    const body = Buffer.from(bencode.encode({ ...params, command: COMMAND_NAMES[command] }));
+    const message = Buffer.concat([Buffer.from(`${cookie} `), body]);
+    return new Promise<NgResponse>((resolve, reject) => {
+      const p: Pending = {
+        command, engine, message, resolve, reject,
+        deadline: setTimeout(() => this.fail(cookie, `no reply within ${this.opts.timeoutMs} ms`), this.opts.timeoutMs),
+      };
+      this.pending.set(cookie, p);
+      this.transmit(p);
+      if (this.retransmitMs > 0) this.scheduleRetransmit(cookie, p, this.retransmitMs);
+    });
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    try { this.client.close(); } catch { /* already closed */ }
+    for (const cookie of [...this.pending.keys()]) this.fail(cookie, 'ng client closed');
+    try { this.socket.close(); } catch { /* already closed */ }
+  }
+
+  private transmit(p: Pending): void {
+    this.socket.send(p.message, p.engine.port, p.engine.host, () => undefined);
+  }
+
+  private scheduleRetransmit(cookie: string, p: Pending, afterMs: number): void {
+    p.retransmitTimer = setTimeout(() => {
+      if (this.pending.get(cookie) !== p) return;
+      this.retransmissions++;
+      this.opts.onRetransmit?.();
+      this.transmit(p);
+      this.scheduleRetransmit(cookie, p, afterMs * 2);
+    }, afterMs);
+  }
+
+  private onMessage(msg: Buffer): void {
+    const space = msg.indexOf(0x20);
+    if (space <= 0) return;
+    const cookie = msg.subarray(0, space).toString('latin1');
+    const p = this.pending.get(cookie);
+    // A second reply to a retransmitted command, or one after its deadline: nothing waits for it.
+    if (!p) return;
+    this.settle(cookie, p);
+    let reply: unknown;
+    try {
+      reply = bencode.decode(msg.subarray(space + 1), 'utf8');
+    } catch (err) {
+      p.reject(new NgError(p.command, p.engine, `undecodable reply: ${(err as Error).message}`, 'transport'));
+      return;
+    }
+    if (!reply || typeof reply !== 'object') {
+      p.reject(new NgError(p.command, p.engine, 'empty reply', 'transport'));
+      return;
+    }
+    const r = reply as NgResponse;
+    if (r.result === 'error') {
+      p.reject(new NgError(p.command, p.engine, String(r['error-reason'] ?? 'unknown error'), 'error-result'));
+      return;
+    }
+    p.resolve(r);
+  }
+
+  private fail(cookie: string, reason: string): void {
+    const p = this.pending.get(cookie);
+    if (!p) return;
+    this.settle(cookie, p);
+    p.reject(new NgError(p.command, p.engine, reason, 'transport'));
+  }
+
+  private settle(cookie: string, p: Pending): void {
+    this.pending.delete(cookie);
+    clearTimeout(p.deadline);
+    if (p.retransmitTimer) clearTimeout(p.retransmitTimer);
   }
 }

@@ -1,5 +1,5 @@
 /**
- * MediaEngine on rtpengine over the ng protocol (rtpengine-client). Sessions are created locally
+ * MediaEngine on rtpengine over the ng protocol (ng-client.ts). Sessions are created locally
  * and allocate nothing on rtpengine until their first offer; the engine is chosen then.
  */
 import type { MediaEngine, MediaSession } from '../../calls/ports/media-engine.js';
@@ -11,8 +11,12 @@ import { RtpengineSession } from './rtpengine-session.js';
 export interface RtpengineConfig {
   /** ng control addresses; new calls go round-robin to engines that answer ping. */
   engines: EngineAddress[];
-  /** Per ng command. */
+  /** Per ng command, retransmissions included. */
   timeoutMs: number;
+  /** First ng retransmission after this (doubling); 0: never (docs/media.md#talking-to-rtpengine). */
+  retransmitMs?: number;
+  /** Called for each ng retransmission (a metric). */
+  onRetransmit?: () => void;
   /** Local address of the ng socket (default: 127.0.0.1 if all engines are loopback, else any). */
   localAddress?: string;
   /** Override individual flag sets (tests, or a deployment that needs e.g. `direction`). */
@@ -31,7 +35,12 @@ export class RtpengineMedia implements MediaEngine {
   constructor(readonly config: RtpengineConfig) {
     const loopback = config.engines.every((e) => e.host === '127.0.0.1' || e.host === 'localhost');
     const localAddress = config.localAddress ?? (loopback ? '127.0.0.1' : undefined);
-    this.client = new NgClient({ timeoutMs: config.timeoutMs, ...(localAddress ? { localAddress } : {}) });
+    this.client = new NgClient({
+      timeoutMs: config.timeoutMs,
+      ...(config.retransmitMs !== undefined ? { retransmitMs: config.retransmitMs } : {}),
+      ...(config.onRetransmit ? { onRetransmit: config.onRetransmit } : {}),
+      ...(localAddress ? { localAddress } : {}),
+    });
     this.pool = new EnginePool(this.client, config.engines);
     this.flags = { ...DEFAULT_FLAG_SETS, ...config.flagSets };
     this.sdpFixups = config.sdpFixupsTowardWhatsApp ?? true;
