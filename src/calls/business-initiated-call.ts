@@ -118,7 +118,7 @@ export class BusinessInitiatedCall {
   /** Runs the call from the PBX's INVITE onward. Resolves when set-up has been attempted. */
   start(): Promise<void> {
     this.record.begin();
-    this.log.info({ from: this.d.leg.from.user, to: this.d.callee }, 'PBX call to WhatsApp');
+    this.log.debug({ from: this.d.leg.from.user, to: this.d.callee }, 'PBX call to WhatsApp');
     return this.queue.push(() => this.setUp());
   }
 
@@ -323,7 +323,7 @@ export class BusinessInitiatedCall {
       return this.end({ outcome: 'pbx_gone', endedBy: 'pbx' });
     }
     this.record.answered();
-    this.log.info({ trigger }, 'call answered');
+    this.log.debug({ trigger }, 'call answered');
     this.watchMedia();
   }
 
@@ -362,7 +362,7 @@ export class BusinessInitiatedCall {
   private async onPbxHangup(info: SipHangup): Promise<void> {
     if (this.stateValue === 'ended') return;
     if (info.lost) this.log.warn({ cause: info.lost }, 'the PBX is gone (the SIP adapter ended the dialog): ending the call');
-    else this.log.info('PBX hung up');
+    else this.log.debug('PBX hung up');
     await this.terminateWhatsApp();
     await this.end(endingForPbxHangup(info));
   }

@@ -85,7 +85,7 @@ export class UserInitiatedCall {
 
   start(): Promise<void> {
     this.record.begin();
-    this.log.info({ from: this.record.fields.from, target: this.d.route.uri, cta: this.d.offer.ctaPayload }, 'WhatsApp call to the PBX');
+    this.log.debug({ from: this.record.fields.from, target: this.d.route.uri, cta: this.d.offer.ctaPayload }, 'WhatsApp call to the PBX');
     return this.queue.push(() => this.setUp());
   }
 
@@ -188,7 +188,7 @@ export class UserInitiatedCall {
     await this.d.media.unblockToWhatsApp().catch((err: unknown) => this.log.error({ err }, 'could not release media toward WhatsApp'));
     this.stateValue = 'answered';
     this.record.answered();
-    this.log.info({ preAccepted: this.preAccepted }, 'call answered');
+    this.log.debug({ preAccepted: this.preAccepted }, 'call answered');
     this.watchMedia();
   }
 
@@ -223,7 +223,7 @@ export class UserInitiatedCall {
   private async onPbxHangup(info: SipHangup): Promise<void> {
     if (this.stateValue === 'ended') return;
     if (info.lost) this.log.warn({ cause: info.lost }, 'the PBX is gone (the SIP adapter ended the dialog): ending the call');
-    else this.log.info('PBX hung up');
+    else this.log.debug('PBX hung up');
     await this.terminateWhatsApp();
     await this.end(endingForPbxHangup(info));
   }

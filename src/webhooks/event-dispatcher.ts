@@ -62,7 +62,7 @@ export class EventDispatcher {
       this.log.info(ctx, `webhook event not acted upon: ${disposition}`);
       return disposition;
     }
-    this.log.info(ctx, 'webhook event');
+    this.log.debug(ctx, 'webhook event');
     try {
       await this.opts.handle(e, this.numberName(e));
     } catch (err) {
