@@ -12,6 +12,7 @@ import { DrachtioConnection } from './adapters/drachtio/drachtio-connection.js';
 import { DrachtioPbxDialer } from './adapters/drachtio/uac-leg.js';
 import { PbxTrunkServer } from './adapters/drachtio/pbx-trunk-server.js';
 import { RtpengineMedia } from './adapters/rtpengine/rtpengine-media.js';
+import { EventLoopLag, OverloadGuard } from './calls/overload-guard.js';
 import { WhatsAppCallEnder } from './calls/call-ending.js';
 import { CallEventRouter } from './calls/call-event-router.js';
 import { CallRegistry } from './calls/call-registry.js';
@@ -158,12 +159,18 @@ export async function startBridge(loaded: LoadedConfig, opts: BridgeOptions = {}
   recovery.start();
 
   // --- calls and SIP ---
+  const eventLoopLag = new EventLoopLag();
   const pbxCalls = media
     ? new PbxCallIntake({
       admission: new PbxAdmission(directory, (name) => registry.countForNumber(name)),
       registry, numbers, media, timing: outboundTiming(config), logger, metrics, permissionGate: control.permissionGate, ender, journal,
       minSessionExpiresS: config.calls.session_timer.min_se_s,
       connectOutcomeUnknown: (call) => recovery.adopt(call),
+      overload: new OverloadGuard({
+        maxSetupsInFlight: config.calls.overload.max_setups_in_flight,
+        maxEventLoopLagMs: config.calls.overload.max_event_loop_lag_ms,
+        retryAfterS: config.calls.overload.retry_after_s,
+      }, eventLoopLag),
     })
     : undefined;
   let drachtio: DrachtioConnection | undefined;
@@ -264,6 +271,7 @@ export async function startBridge(loaded: LoadedConfig, opts: BridgeOptions = {}
     await ender.whenIdle(endCallsBy);
     ender.abandonPending();
     recovery.stop();
+    eventLoopLag.stop();
     drachtio?.stop();
     await settledBy(app.close(), closeBy);
     await settledBy(control.close(), closeBy);

@@ -69,6 +69,8 @@ export interface BusinessInitiatedCallDeps {
   permission?: () => Promise<PermissionVerdict>;
   /** The registry learns the WhatsApp call id (to route webhooks that carry no tracking data). */
   onWhatsAppCallId: (waCallId: string) => void;
+  /** The PBX got its first provisional (180/183) answer: the set-up work is done. */
+  onFirstResponse?: () => void;
   onEnded: () => void;
 }
 
@@ -263,6 +265,7 @@ export class BusinessInitiatedCall {
     this.d.leg.progress(183, { sdp: pbxSdp, headers: this.waHeaders() });
     this.provisionalSent = true;
     this.record.firstResponse();
+    this.d.onFirstResponse?.();
     this.stateValue = 'early_media';
     if (this.acceptedSeen) return this.answerPbx('accepted');
     if (this.d.timing.answerOnFirstMedia) this.pollForMedia();
@@ -273,6 +276,7 @@ export class BusinessInitiatedCall {
     this.d.leg.progress(180, { headers: this.waHeaders() });
     this.provisionalSent = true;
     this.record.firstResponse();
+    this.d.onFirstResponse?.();
   }
 
   private async onAccepted(): Promise<void> {

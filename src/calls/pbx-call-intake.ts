@@ -13,6 +13,7 @@ import type { PbxAdmission } from './pbx-admission.js';
 import type { MediaEngine } from './ports/media-engine.js';
 import type { PbxInvite } from './ports/sip.js';
 import { runInviteChecks } from './pbx-invite-checks.js';
+import { NO_OVERLOAD_LIMITS, OverloadGuard } from './overload-guard.js';
 
 /** watrunk's own call id: short, unique, safe in biz_opaque_callback_data and as rtpengine call-id. */
 export function newCallId(): string {
@@ -45,15 +46,19 @@ export interface PbxCallIntakeDeps {
   connectOutcomeUnknown?: (call: JournaledCall) => { named(waCallId: string): void };
   /** calls.session_timer.min_se_s: a PBX asking for less gets 422 (default 90, RFC 4028's floor). */
   minSessionExpiresS?: number;
+  /** Load shedding (calls.overload); default: no limits. */
+  overload?: OverloadGuard;
 }
 
 /** Takes a PBX's INVITE: the checks of pbx-invite-checks.ts, then one BusinessInitiatedCall object for the call. */
 export class PbxCallIntake {
   private readonly log: Logger;
   private readonly ender: WhatsAppCallEnder;
+  readonly overload: OverloadGuard;
 
   constructor(private readonly d: PbxCallIntakeDeps) {
     this.log = d.logger.child({ component: 'calls' });
+    this.overload = d.overload ?? new OverloadGuard(NO_OVERLOAD_LIMITS, undefined);
     this.ender = d.ender ?? new WhatsAppCallEnder({ logger: d.logger, metrics: d.metrics });
   }
 
@@ -64,6 +69,7 @@ export class PbxCallIntake {
       admission: this.d.admission,
       minSessionExpiresS: this.d.minSessionExpiresS ?? 90,
       takingCalls: () => this.d.registry.takingCalls,
+      overloaded: () => this.overload.check(),
       mediaUp: () => this.d.media.canTakeCalls(),
     });
     if ('answeredBySip' in r) return undefined;
@@ -85,6 +91,8 @@ export class PbxCallIntake {
       return undefined;
     }
     const id = (this.d.newId ?? newCallId)();
+    // A set-up lasts until the PBX's first provisional or final answer (or the end).
+    const setupDone = this.overload.setupStarted();
     const whatsapp = new JournaledWhatsAppCalls({
       calls: business.calls, journal: this.d.journal ?? NO_CALL_JOURNAL, ender: this.ender, callId: id, numberName: a.number.name,
       direction: 'BUSINESS_INITIATED', log: this.d.logger.child({ callId: id, number: a.number.name }), metrics: this.d.metrics,
@@ -106,7 +114,8 @@ export class PbxCallIntake {
         ? { permission: () => this.d.permissionGate!.decide(trunk.permission_policy, a.number.name, a.callee) }
         : {}),
       onWhatsAppCallId: (wa) => this.d.registry.bindWhatsAppId(call, wa),
-      onEnded: () => { this.d.registry.remove(call); whatsapp.ended(); },
+      onFirstResponse: setupDone,
+      onEnded: () => { setupDone(); this.d.registry.remove(call); whatsapp.ended(); },
     });
     this.d.registry.add(call);
     await call.start();

@@ -10,6 +10,7 @@ import type { PbxInvite } from './ports/sip.js';
  *   trunk              source address and digest credentials   403, or 401 with a challenge
  *   session interval   Session-Expires at least our Min-SE     422 with Min-SE (RFC 4028 §5)
  *   taking calls       watrunk is not draining                 503 + Retry-After
+ *   overload           set-ups in progress, event-loop delay   503 + Retry-After (overload-guard.ts)
  *   media engine       rtpengine answers                       503 + Retry-After
  *   SDP present        no late offer                           488
  *   SDP usable         plain RTP with a codec we bridge        488 + Warning (docs/media.md#pbx-sdp)
@@ -46,6 +47,10 @@ export const PBX_INVITE_CHECKS: readonly InviteCheck[] = [
   {
     name: 'taking calls',
     run: (_c, d) => (d.takingCalls() ? undefined : SHUTTING_DOWN),
+  },
+  {
+    name: 'overload',
+    run: (_c, d) => d.overloaded?.(),
   },
   {
     name: 'media engine',
@@ -104,6 +109,8 @@ export interface InviteCheckDeps {
   /** Smallest Session-Expires accepted (calls.session_timer.min_se_s). */
   minSessionExpiresS: number;
   takingCalls: () => boolean;
+  /** A 503 refusal while watrunk is overloaded (overload-guard.ts); absent: never. */
+  overloaded?: () => Refusal | undefined;
   mediaUp: () => Promise<boolean>;
 }
 

@@ -209,6 +209,15 @@ const shutdownSchema = z.object({
   grace_s: z.number().int().min(1).max(300).default(8),
 }).strict();
 
+/** calls.overload: when new PBX calls get 503 + Retry-After (src/calls/overload-guard.ts). */
+const overloadSchema = z.object({
+  /** Call set-ups (INVITE admitted, no 18x/2xx yet) at once; more get 503; 0: no limit. */
+  max_setups_in_flight: z.number().int().min(0).default(200),
+  /** Event-loop delay p99 over the last 0.5 s above this: 503; 0: no limit. */
+  max_event_loop_lag_ms: z.number().int().min(0).default(100),
+  retry_after_s: z.number().int().min(1).max(3600).default(2),
+}).strict();
+
 const journalSchema = z.object({
   /** false: no journal, nothing recovered after a crash (tests). */
   enabled: z.boolean().default(true),
@@ -290,10 +299,12 @@ export const configSchema = z.object({
     }).strict().default({ expires_s: 1800, min_se_s: 90 }),
     /** In-dialog OPTIONS to the PBX every this many seconds, for PBXs without session timers; 0: off. */
     options_ping_s: z.number().int().min(0).max(3600).default(0),
+    /** Load shedding: 503 + Retry-After to new PBX calls before the machine saturates (docs/sip.md#overload). */
+    overload: overloadSchema.default(overloadSchema.parse({})),
   }).strict().default({
     no_answer_timeout_s: 60, answer_on_first_media: true, first_media_packets: 3, media_poll_ms: 200,
     pbx_media_timeout_s: 30, whatsapp_media_timeout_s: 30, media_check_interval_s: 5,
-    session_timer: { expires_s: 1800, min_se_s: 90 }, options_ping_s: 0,
+    session_timer: { expires_s: 1800, min_se_s: 90 }, options_ping_s: 0, overload: overloadSchema.parse({}),
   }),
   /** Admin HTTP API under `path_prefix` on the internal listener (src/control/admin/admin-api.ts). Absent: no admin API. */
   admin: adminSchema.optional(),

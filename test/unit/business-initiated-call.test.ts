@@ -14,11 +14,12 @@ import { FakePbxUasLeg } from '../support/fakes/fake-pbx-uas-leg.js';
 import { FakeWhatsAppCalls, graphError } from '../support/fakes/fake-whatsapp.js';
 import { inviteFrom } from '../support/fakes/fake-pbx-invite.js';
 import { NumberDirectory } from '../../src/calls/number-directory.js';
+import { OverloadGuard } from '../../src/calls/overload-guard.js';
 
 const WA_ANSWER = 'v=0\r\no=- 9 2 IN IP4 31.13.65.130\r\ns=-\r\nt=0 0\r\na=ice-lite\r\nm=audio 3482 UDP/TLS/RTP/SAVPF 111 126\r\n';
 const PNID = '105615555715855';
 
-function harness(opts: { timing?: Partial<BusinessInitiatedTiming>; trunk?: Record<string, unknown>; maxConcurrent?: number; gate?: PbxCallIntakeDeps['permissionGate'] } = {}) {
+function harness(opts: { timing?: Partial<BusinessInitiatedTiming>; trunk?: Record<string, unknown>; maxConcurrent?: number; gate?: PbxCallIntakeDeps['permissionGate']; overload?: OverloadGuard } = {}) {
   const number = numberSchema.parse({ name: 'sales', phone_number_id: PNID, display_number: '15551112222', access_token_env: 'T', max_concurrent_calls: opts.maxConcurrent ?? 1000 });
   const trunk = trunkSchema.parse({ name: 'pbx1', sources: ['127.0.0.1'], numbers: ['sales'], ...opts.trunk });
   const wa = new FakeWhatsAppCalls();
@@ -33,6 +34,7 @@ function harness(opts: { timing?: Partial<BusinessInitiatedTiming>; trunk?: Reco
     logger: pino({ level: 'silent' }),
     newId: (() => { let i = 0; return () => `wt-${++i}`; })(),
     ...(opts.gate ? { permissionGate: opts.gate } : {}),
+    ...(opts.overload ? { overload: opts.overload } : {}),
   });
   const base = { phoneNumberId: PNID, timestamp: 1767168000, user: { number: '447700900123' } };
   const ev = {
@@ -546,5 +548,41 @@ describe('BusinessInitiatedCall: call endings are counted by cause', () => {
     await call.whenEnded();
     const text = await h.metrics.registry.getSingleMetricAsString('watrunk_calls_ended_total');
     expect(text).toMatch(/watrunk_calls_ended_total\{direction="BUSINESS_INITIATED",outcome="media_timeout",cause="pbx_media_timeout"\} 1/);
+  });
+});
+
+describe('PbxCallIntake: load shedding (calls.overload)', () => {
+  it('refuses with 503 + Retry-After while max_setups_in_flight set-ups wait for WhatsApp, and admits again after the first 18x', async () => {
+    const guard = new OverloadGuard({ maxSetupsInFlight: 2, maxEventLoopLagMs: 0, retryAfterS: 3 }, undefined);
+    const h = harness({ timing: { answerOnFirstMedia: false }, overload: guard });
+    h.wa.nextCallId = 'wacid.A';
+    const first = await h.place();
+    h.wa.nextCallId = 'wacid.B';
+    await h.place();
+    expect(guard.setupsInFlight).toBe(2);
+
+    const shed = await h.place();
+    expect(shed.call).toBeUndefined();
+    expect(shed.leg.responses[0]).toMatchObject({ status: 503, headers: { 'Retry-After': '3' } });
+    expect(h.wa.count('connect')).toBe(2); // nothing sent to Meta for the refused call
+    expect((await h.metrics.registry.getSingleMetricAsString('watrunk_call_failures_total'))).toMatch(/cause="overload"[^\n]* 1$/m);
+
+    await h.deliver(h.ev.ringing('wacid.A'), first.call);
+    expect(first.leg.statuses).toEqual([180]);
+    expect(guard.setupsInFlight).toBe(1);
+    const next = await h.place();
+    expect(next.call).toBeDefined();
+  });
+
+  it('a set-up that ends without any 18x (WhatsApp refused at once) frees its slot', async () => {
+    const guard = new OverloadGuard({ maxSetupsInFlight: 1, maxEventLoopLagMs: 0, retryAfterS: 2 }, undefined);
+    const h = harness({ overload: guard });
+    h.wa.connectError = graphError(131026, 400);
+    const { leg, call } = await h.place();
+    await settle(call);
+    h.wa.connectError = undefined;
+    expect(leg.statuses[0]).toBeGreaterThanOrEqual(400);
+    expect(guard.setupsInFlight).toBe(0);
+    expect((await h.place()).call).toBeDefined();
   });
 });

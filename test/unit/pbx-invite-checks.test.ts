@@ -20,7 +20,7 @@ function deps(over: Partial<InviteCheckDeps> = {}, active = 0): InviteCheckDeps 
 describe('PBX_INVITE_CHECKS: one ordered list', () => {
   it('is the documented order', () => {
     expect(PBX_INVITE_CHECKS.map((c) => c.name)).toEqual([
-      'trunk', 'session interval', 'taking calls', 'media engine', 'SDP present', 'SDP usable',
+      'trunk', 'session interval', 'taking calls', 'overload', 'media engine', 'SDP present', 'SDP usable',
       'business number', 'dial plan', 'calls per second', 'concurrency',
     ]);
   });

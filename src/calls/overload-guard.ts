@@ -1,0 +1,88 @@
+/**
+ * Admission control for new calls: refuse with 503 + Retry-After *before* the machine saturates,
+ * rather than accept calls that then time out (a PBX retransmits INVITEs it gets no answer to, and
+ * rtpengine replies lost in full UDP buffers turn into 3 s waits). RFC 3261 §21.5.4 makes 503 with
+ * Retry-After the signal a PBX or proxy acts on by trying elsewhere or later; RFC 7339 describes
+ * the same idea for SIP overload control.
+ *
+ * Two signals, either of which sheds load:
+ *  - call set-ups in progress (INVITE admitted, no provisional or final answer yet): they pile up
+ *    when anything downstream (Graph API, rtpengine, the webhook path) is slower than the arrival rate;
+ *  - the event loop's delay over the last window: the process itself is out of CPU.
+ * docs/sip.md#overload
+ */
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import type { Refusal } from './pbx-admission.js';
+
+export interface OverloadLimits {
+  /** Refuse new calls while this many are between admission and their first answer to the PBX; 0: no limit. */
+  maxSetupsInFlight: number;
+  /** Refuse new calls while the event loop's p99 delay over the last window is above this; 0: no limit. */
+  maxEventLoopLagMs: number;
+  /** Retry-After of the 503. */
+  retryAfterS: number;
+}
+
+/** Event-loop delay, p99 over consecutive windows (the last complete window is what counts). */
+export class EventLoopLag {
+  private readonly histogram: IntervalHistogram;
+  private readonly timer: NodeJS.Timeout;
+  private lastP99Ms = 0;
+
+  constructor(windowMs = 500) {
+    this.histogram = monitorEventLoopDelay({ resolution: 10 });
+    this.histogram.enable();
+    this.timer = setInterval(() => {
+      this.lastP99Ms = this.histogram.count > 0 ? this.histogram.percentile(99) / 1e6 : 0;
+      this.histogram.reset();
+    }, windowMs);
+    this.timer.unref();
+  }
+
+  /** p99 delay of the last complete window, ms. */
+  p99Ms(): number { return this.lastP99Ms; }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.histogram.disable();
+  }
+}
+
+export class OverloadGuard {
+  private setups = 0;
+
+  constructor(private readonly limits: OverloadLimits, private readonly lag: { p99Ms(): number } | undefined) {}
+
+  /** A refusal while overloaded, else undefined. */
+  check(): Refusal | undefined {
+    const l = this.limits;
+    if (l.maxSetupsInFlight > 0 && this.setups >= l.maxSetupsInFlight) {
+      return this.refusal(`overloaded: ${this.setups} call set-ups in progress (calls.overload.max_setups_in_flight ${l.maxSetupsInFlight})`);
+    }
+    const lagMs = this.lag?.p99Ms() ?? 0;
+    if (l.maxEventLoopLagMs > 0 && lagMs > l.maxEventLoopLagMs) {
+      return this.refusal(`overloaded: event loop delay ${lagMs.toFixed(0)} ms (calls.overload.max_event_loop_lag_ms ${l.maxEventLoopLagMs})`);
+    }
+    return undefined;
+  }
+
+  /** A call set-up began; the returned function ends it (idempotent). */
+  setupStarted(): () => void {
+    this.setups++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.setups--;
+    };
+  }
+
+  get setupsInFlight(): number { return this.setups; }
+
+  private refusal(warning: string): Refusal {
+    return { status: 503, reason: 'Service Unavailable', warning, retryAfter: this.limits.retryAfterS, cause: 'overload' };
+  }
+}
+
+/** No limits: every call is admitted (tests, and the default when nothing is configured). */
+export const NO_OVERLOAD_LIMITS: OverloadLimits = { maxSetupsInFlight: 0, maxEventLoopLagMs: 0, retryAfterS: 2 };
