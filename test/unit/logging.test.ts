@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/logging.js';
+import { createLogger, REDACTED, scrubSecrets } from '../../src/logging.js';
 
 describe('logging', () => {
   it('redacts tokens, secrets, passwords and authorization headers wherever they appear', () => {
@@ -17,6 +17,36 @@ describe('logging', () => {
     for (const s of ['secret-1', 'secret-2', 'secret-3', 'secret-4', 'secret-5', 'secret-6']) expect(out).not.toContain(s);
     expect(out).toContain('"callId":"wt-1"');
     expect(out).toContain('[redacted]');
+  });
+});
+
+describe('scrubSecrets', () => {
+  it('blanks secret keys at any depth, in arrays too, whatever their case, without touching the input', () => {
+    const input = {
+      a: { b: { c: { Password: 'p1', keep: 1 } } },
+      list: [{ access_token: 't1' }, 'plain', { headers: { 'D360-API-KEY': 'k1', 'x-hub-signature-256': 's1' } }],
+      secret: null,
+    };
+    const out = scrubSecrets(input);
+    expect(out).toEqual({
+      a: { b: { c: { Password: REDACTED, keep: 1 } } },
+      list: [{ access_token: REDACTED }, 'plain', { headers: { 'D360-API-KEY': REDACTED, 'x-hub-signature-256': REDACTED } }],
+      secret: null,
+    });
+    expect(input.a.b.c.Password).toBe('p1');
+    expect(input.list[0]).toEqual({ access_token: 't1' });
+  });
+
+  it('returns the very same object when there is nothing to blank (no copy per log line)', () => {
+    const cdr = { cdr: true, callId: 'wt-1', nested: { a: [1, 2, { b: 'x' }] } };
+    expect(scrubSecrets(cdr)).toBe(cdr);
+  });
+
+  it('child bindings are scrubbed too', () => {
+    const lines: string[] = [];
+    const sink = new Writable({ write(chunk, _e, cb) { lines.push(String(chunk)); cb(); } });
+    createLogger('info', sink as unknown as Parameters<typeof createLogger>[1]).child({ auth: { password: 'child-secret' } }).info('x');
+    expect(lines.join('')).not.toContain('child-secret');
   });
 });
 
