@@ -69,7 +69,7 @@ export async function connectBusinessCall(rt: SimulatorRuntime, number: Business
     await media.close().catch(() => undefined);
     throw invalidParameter('Invalid SDP in session.sdp.', `SDP validation error: ${(err as Error).message}`);
   }
-  rt.log.info({ callId: call.id, to: user.number || user.key, behaviour: user.rule.behaviour }, 'business-initiated call');
+  rt.log.debug({ callId: call.id, to: user.number || user.key, behaviour: user.rule.behaviour }, 'business-initiated call');
   callTimer(rt, call, rt.config.timing.connect_webhook_delay_ms, () => playUserScript(rt, number, call));
   return call.id;
 }

@@ -82,7 +82,7 @@ export async function endCall(rt: SimulatorRuntime, call: SimulatedCall, end: Ca
     call.mediaReport = call.media.report();
     await call.media.close().catch((err: unknown) => rt.log.warn({ err, callId: call.id }, 'closing simulated media failed'));
   }
-  rt.log.info({ callId: call.id, by: end.by, status: end.status, reason: end.reason }, 'simulated call ended');
+  rt.log.debug({ callId: call.id, by: end.by, status: end.status, reason: end.reason }, 'simulated call ended');
   if (end.notify === false) return;
   const number = numberOf(rt, call);
   if (call.direction === 'BUSINESS_INITIATED' && !wasAccepted && end.by !== 'business' && end.status === 'COMPLETED') {

@@ -87,7 +87,7 @@ export async function startUserCall(rt: SimulatorRuntime, input: UserCallRequest
   }));
   callTimer(rt, call, rt.config.timing.accept_window_ms, () =>
     endCall(rt, call, { by: 'timeout', status: 'COMPLETED', reason: 'not answered within the accept window' }));
-  rt.log.info({ callId: call.id, from: user.number || user.key, phoneNumberId: pnid }, 'user-initiated call');
+  rt.log.debug({ callId: call.id, from: user.number || user.key, phoneNumberId: pnid }, 'user-initiated call');
   return { callId: call.id };
 }
 
