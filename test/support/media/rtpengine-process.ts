@@ -37,6 +37,8 @@ export interface StartOptions {
   extraArgs?: string[];
   /** How long to wait for "Startup complete" (default 5 s). */
   startTimeoutMs?: number;
+  /** Size of the RTP port range (default 200: enough for a test file; benchmarks need thousands). */
+  ports?: number;
 }
 
 export async function startRtpengine(opts: StartOptions = {}): Promise<RtpengineInstance> {
@@ -44,7 +46,7 @@ export async function startRtpengine(opts: StartOptions = {}): Promise<Rtpengine
   if (skip) throw new Error(skip);
   const host = '127.0.0.1';
   const ngPort = await freeUdpPort();
-  const range = await freeUdpPortRange(200);
+  const range = await freeUdpPortRange(opts.ports ?? 200);
   const args = [
     '--config-file=none', '--table=-1', `--interface=${host}`, `--listen-ng=${host}:${ngPort}`,
     `--port-min=${range.min}`, `--port-max=${range.max}`, '--foreground', '--log-stderr',

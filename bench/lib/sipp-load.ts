@@ -1,0 +1,225 @@
+/**
+ * SIPp as the load: a UAC placing calls at a fixed rate (INVITE → 200 timed by SIPp's response-time
+ * tracing, held `holdMs`, BYE), and a UAS answering after a fixed delay. Results come from SIPp's
+ * own files: the statistics CSV (-trace_stat) for successes and failures, the response-time CSV
+ * (-trace_rtt) for each call's INVITE → 200 time. Loopback only; every run is bounded in calls
+ * and time. SIPp reference: https://sipp.sourceforge.net/doc/reference.html
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SIPP_OK_TO_REQUEST } from '../../test/support/sipp-common.js';
+import { sippInvite } from '../../test/support/sipp-scenarios.js';
+import { findSippBinary, startSippServer, type SippServer } from '../../test/support/sipp.js';
+import { percentile } from './process-sample.js';
+
+const FROM = '"Bench" <sip:1001@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]';
+/** Every final failure a PBX can get; each is counted as a failed call. */
+const FAILURES = [400, 403, 404, 408, 480, 481, 484, 486, 487, 488, 500, 502, 503, 504, 603];
+
+function uacXml(holdMs: number): string {
+  const failures = FAILURES.map((s) => `  <recv response="${s}" optional="true" next="failed" />`).join('\n');
+  // start_rtd on the INVITE, rtd on the 200: SIPp records INVITE → 200 per call.
+  const invite = sippInvite({ target: '+4477009[call_number]', from: FROM }).replace('<send retrans="500">', '<send retrans="500" start_rtd="1">');
+  return `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="watrunk bench UAC">
+${invite}
+  <recv response="180" optional="true" />
+  <recv response="183" optional="true" />
+${failures}
+  <recv response="200" rrs="true" rtd="1" />
+  <send>
+    <![CDATA[
+
+      ACK [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: ${FROM}
+      [last_To:]
+      [routes]
+      Call-ID: [call_id]
+      CSeq: 1 ACK
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <pause milliseconds="${holdMs}" />
+  <send retrans="500">
+    <![CDATA[
+
+      BYE [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: ${FROM}
+      [last_To:]
+      [routes]
+      Call-ID: [call_id]
+      CSeq: 2 BYE
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200" />
+  <nop next="done" />
+  <label id="failed" />
+  <send>
+    <![CDATA[
+
+      ACK sip:+4477009[call_number]@[remote_ip]:[remote_port] SIP/2.0
+      [last_Via:]
+      From: ${FROM}
+      [last_To:]
+      Call-ID: [call_id]
+      CSeq: 1 ACK
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <nop>
+    <action><exec int_cmd="stop_call" /></action>
+  </nop>
+  <label id="done" />
+</scenario>
+`;
+}
+
+/** The called PBX: 180 at once, 200 (PCMU) after `answerAfterMs`, then waits for the BYE. */
+function uasXml(answerAfterMs: number): string {
+  const reply = (status: string, sdp: boolean) => `
+  <send>
+    <![CDATA[
+
+      SIP/2.0 ${status}
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      [last_Record-Route:]
+      Contact: <sip:pbx@[local_ip]:[local_port];transport=[transport]>
+${sdp ? `      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=pbx 1 1 IN IP4 [local_ip]
+      s=-
+      c=IN IP4 [local_ip]
+      t=0 0
+      m=audio 40000 RTP/AVP 0 101
+      a=rtpmap:0 PCMU/8000
+      a=rtpmap:101 telephone-event/8000
+      a=fmtp:101 0-16
+      a=sendrecv` : '      Content-Length: 0'}
+
+    ]]>
+  </send>`;
+  return `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="watrunk bench UAS">
+  <recv request="INVITE" rrs="true" />
+${reply('180 Ringing', false)}
+  <pause milliseconds="${answerAfterMs}" />
+${reply('200 OK', true)}
+  <recv request="ACK" />
+  <recv request="BYE" timeout="60000" />
+${SIPP_OK_TO_REQUEST}
+</scenario>
+`;
+}
+
+export interface LoadStep {
+  /** Offered calls per second. */
+  rate: number;
+  /** Calls placed: rate × seconds. */
+  calls: number;
+  /** Achieved rate: answered calls over the span of their answers. */
+  achievedCps: number;
+  succeeded: number;
+  failed: number;
+  /** Failed share of the calls placed, %. Calls that got no final answer count as failed. */
+  failedPct: number;
+  /** INVITE → 200 of the answered calls, ms. */
+  p50Ms: number;
+  p99Ms: number;
+  /** Milliseconds from the first INVITE to SIPp's exit. */
+  wallMs: number;
+}
+
+function lastStatRow(dir: string): Record<string, string> {
+  const file = readdirSync(dir).find((f) => f.endsWith('_.csv'));
+  if (!file) return {};
+  const lines = readFileSync(join(dir, file), 'utf8').trim().split('\n');
+  const header = lines[0]!.split(';');
+  const row = lines[lines.length - 1]!.split(';');
+  return Object.fromEntries(header.map((h, i) => [h, row[i] ?? '']));
+}
+
+/** SIPp's -trace_rtt file: "Date_ms;response_time_ms;rtd_no" rows. */
+function responseTimes(dir: string): { at: number[]; ms: number[] } {
+  const file = readdirSync(dir).find((f) => f.endsWith('_rtt.csv'));
+  const at: number[] = [];
+  const ms: number[] = [];
+  if (!file) return { at, ms };
+  for (const line of readFileSync(join(dir, file), 'utf8').trim().split('\n').slice(1)) {
+    const [date, rt] = line.split(';');
+    if (date && rt) { at.push(Number(date)); ms.push(Number(rt)); }
+  }
+  return { at, ms };
+}
+
+/**
+ * Places `rate × seconds` calls at `rate` per second to `target`, each held `holdMs`, and returns
+ * SIPp's figures. Concurrency is capped (-l) at what the rate needs plus slack, so a system that
+ * stops answering slows SIPp down (achieved < offered) instead of piling up calls without bound.
+ */
+export async function runLoadStep(opts: { target: string; rate: number; seconds: number; holdMs: number; localPort: number }): Promise<LoadStep> {
+  const bin = findSippBinary();
+  if (!bin) throw new Error('sipp not found (apt-get install sip-tester)');
+  const dir = mkdtempSync(join(tmpdir(), 'watrunk-bench-uac-'));
+  const scenario = join(dir, 'uac.xml');
+  writeFileSync(scenario, uacXml(opts.holdMs));
+  const calls = Math.round(opts.rate * opts.seconds);
+  const limit = Math.ceil(opts.rate * (opts.holdMs / 1000 + 4));
+  const timeoutS = opts.seconds + opts.holdMs / 1000 + 30;
+  const args = [
+    '-sf', scenario, opts.target, '-i', '127.0.0.1', '-p', String(opts.localPort), '-t', 'u1', '-nostdin',
+    '-m', String(calls), '-r', String(opts.rate), '-l', String(limit),
+    '-timeout', `${timeoutS}s`, '-timeout_error', '-recv_timeout', '32000',
+    '-trace_stat', '-fd', '1', '-trace_rtt', '-rtt_freq', '1',
+    // Signalling only: the SDP names a port nothing sends from.
+    '-key', 'rtp_port', '40002',
+  ];
+  const started = performance.now();
+  let stderr = '';
+  await new Promise<void>((resolve) => {
+    const child = spawn(bin, args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    child.stderr!.on('data', (b: Buffer) => { if (stderr.length < 10_000) stderr += b.toString(); });
+    const kill = setTimeout(() => child.kill('SIGKILL'), (timeoutS + 10) * 1000);
+    child.once('close', () => { clearTimeout(kill); resolve(); });
+  });
+  const wallMs = performance.now() - started;
+  const stats = lastStatRow(dir);
+  const rtt = responseTimes(dir);
+  const succeeded = Number(stats['SuccessfulCall(C)'] ?? 0);
+  if (succeeded === 0) process.stderr.write(`SIPp placed no successful call (files kept in ${dir}): ${stderr.slice(0, 2_000)}\n`);
+  else rmSync(dir, { recursive: true, force: true });
+  const failed = calls - succeeded;
+  const span = rtt.at.length > 1 ? (rtt.at[rtt.at.length - 1]! - rtt.at[0]!) / 1000 : NaN;
+  return {
+    rate: opts.rate, calls, succeeded, failed,
+    failedPct: (failed / calls) * 100,
+    achievedCps: rtt.at.length > 1 ? (rtt.at.length - 1) / span : 0,
+    p50Ms: percentile(rtt.ms, 50), p99Ms: percentile(rtt.ms, 99), wallMs,
+  };
+}
+
+/** The called PBX (SIPp UAS) on `port`: answers every INVITE after `answerAfterMs`. */
+export function startAnsweringPbx(opts: { port: number; answerAfterMs: number; lifetimeMs: number }): Promise<SippServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'watrunk-bench-uas-'));
+  const file = join(dir, 'uas.xml');
+  writeFileSync(file, uasXml(opts.answerAfterMs));
+  return startSippServer({ scenario: file, localPort: opts.port, calls: 10_000_000, timeoutMs: opts.lifetimeMs });
+}
