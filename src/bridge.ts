@@ -231,10 +231,10 @@ export async function startBridge(loaded: LoadedConfig, opts: BridgeOptions = {}
       verifyToken: secrets.verifyToken,
       verifier: new WebhookVerifier(secrets.appSecret),
       signatureHeader: 'x-hub-signature-256',
-      onDelivery: async (body) => {
+      onDelivery: async (body, receivedAt) => {
         const parsed = parseMetaWebhook(body);
         for (const ig of parsed.ignored) webhookLog.debug({ where: ig.where, reason: ig.reason }, 'webhook content ignored or noted');
-        await dispatcher.dispatch(parsed.events);
+        await dispatcher.dispatch(parsed.events, receivedAt);
       },
     },
   });

@@ -1,3 +1,4 @@
+import { observeWebhookToSip } from './webhook-latency.js';
 import type { Logger } from '../logging.js';
 import type { Metrics } from '../metrics.js';
 import { ProviderError } from './ports/whatsapp-errors.js';
@@ -126,7 +127,10 @@ export class BusinessInitiatedCall {
 
   /** A WhatsApp webhook event for this call (already deduplicated and routed). */
   handleEvent(e: CallEvent): Promise<void> {
-    return this.queue.push(() => this.onWhatsAppEvent(e));
+    return this.queue.push(async () => {
+      await this.onWhatsAppEvent(e);
+      observeWebhookToSip(this.d.metrics, e);
+    });
   }
 
   /** Ends the call from watrunk's side (shutdown): terminate on WhatsApp, BYE or 503 to the PBX. */

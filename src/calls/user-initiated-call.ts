@@ -1,3 +1,4 @@
+import { observeWebhookToSip } from './webhook-latency.js';
 import type { Logger } from '../logging.js';
 import type { Metrics } from '../metrics.js';
 import { ProviderError } from './ports/whatsapp-errors.js';
@@ -90,7 +91,10 @@ export class UserInitiatedCall {
   }
 
   handleEvent(e: CallEvent): Promise<void> {
-    return this.queue.push(() => this.onWhatsAppEvent(e));
+    return this.queue.push(async () => {
+      await this.onWhatsAppEvent(e);
+      observeWebhookToSip(this.d.metrics, e);
+    });
   }
 
   shutdown(): Promise<void> {

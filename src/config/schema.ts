@@ -274,7 +274,7 @@ export const configSchema = z.object({
     engines: z.array(z.object({ host: text, port: port.default(22222) }).strict()).min(1),
     timeout_ms: z.number().int().min(100).default(3_000),
     /** Resend an unanswered ng command (same cookie) after this, doubling, until timeout_ms; 0: never. */
-    retransmit_ms: z.number().int().min(0).default(250),
+    retransmit_ms: z.number().int().min(0).default(500),
   }).strict().optional(),
   trunks: z.array(trunkSchema).default([]),
   calls: z.object({

@@ -88,7 +88,9 @@ export class WebhookDelivery {
   private readonly queues = new Map<string, Promise<void>>();
   private readonly held = new Map<string, Array<() => void>>();
   private readonly agent: Agent;
-  private readonly abort = new AbortController();
+  /** Requests on the wire, aborted by close(). */
+  private readonly inFlight = new Set<AbortController>();
+  private readonly slots = new Map<string, { busy: number; waiting: (() => void)[] }>();
   private readonly log: Logger;
   private scheduled = 0;
   private seq = 0;
@@ -154,13 +156,27 @@ export class WebhookDelivery {
     const timer = this.opts.timers.set(this.opts.reorderMaxHoldMs, release);
   }
 
-  /** The queue a job joins: one per (URL, lane); a call's webhooks always map to the same lane. */
+  /**
+   * The queue a job joins. concurrency 1: one lane per URL (every webhook in order). More: one lane
+   * per call (its webhooks in order) and at most `concurrency` requests in flight per URL, so a slow
+   * delivery holds up its own call only, never the calls that happened to share a lane with it.
+   */
   private laneOf(job: Job): string {
+    if (this.opts.concurrency <= 1 || !job.record.callId) return `${job.target.url}#`;
+    return `${job.target.url}#${job.record.callId}`;
+  }
+
+  /** Waits for one of the URL's `concurrency` request slots; resolves with its release. */
+  private async slot(url: string): Promise<() => void> {
     const n = this.opts.concurrency;
-    if (n <= 1 || !job.record.callId) return `${job.target.url}#0`;
-    let h = 0;
-    for (const ch of job.record.callId) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
-    return `${job.target.url}#${h % n}`;
+    const s = this.slots.get(url) ?? { busy: 0, waiting: [] as (() => void)[] };
+    this.slots.set(url, s);
+    if (s.busy >= n) await new Promise<void>((resolve) => s.waiting.push(resolve));
+    s.busy++;
+    return () => {
+      s.busy--;
+      s.waiting.shift()?.();
+    };
   }
 
   private enqueue(job: Job, releasesHeld: boolean): void {
@@ -168,7 +184,10 @@ export class WebhookDelivery {
     const lane = this.laneOf(job);
     const prev = this.queues.get(lane) ?? Promise.resolve();
     const next = prev.then(async () => {
-      for (let copy = 0; copy < job.copies && !this.closed; copy++) await this.deliver(job);
+      for (let copy = 0; copy < job.copies && !this.closed; copy++) {
+        const release = await this.slot(url);
+        try { await this.deliver(job); } finally { release(); }
+      }
       if (releasesHeld) {
         const held = this.held.get(url) ?? [];
         this.held.delete(url);
@@ -183,12 +202,17 @@ export class WebhookDelivery {
     const { record } = job;
     for (let attempt = 1; attempt <= this.opts.maxAttempts && !this.closed; attempt++) {
       record.attempts += 1;
+      // One controller and one timer per attempt: AbortSignal.any + AbortSignal.timeout cost several
+      // times as much, a visible share of the simulator's CPU under load.
+      const attemptAbort = new AbortController();
+      const timer = setTimeout(() => attemptAbort.abort(new Error(`no answer within ${this.opts.timeoutMs} ms`)), this.opts.timeoutMs);
+      this.inFlight.add(attemptAbort);
       try {
         const res = await request(job.target.url, {
           method: 'POST',
           dispatcher: this.agent,
           // Meta gives up after ~20 s (docs/whatsapp-calling.md#delivery); undici's own timers are too coarse for short test timeouts.
-          signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.opts.timeoutMs)]),
+          signal: attemptAbort.signal,
           headers: {
             'content-type': 'application/json',
             'x-hub-signature-256': job.signature,
@@ -208,6 +232,9 @@ export class WebhookDelivery {
       } catch (err) {
         record.httpStatuses.push(0);
         record.error = (err as Error).message;
+      } finally {
+        clearTimeout(timer);
+        this.inFlight.delete(attemptAbort);
       }
       if (attempt < this.opts.maxAttempts && !this.closed) await this.opts.timers.sleep(this.opts.retryDelayMs * attempt);
     }
@@ -238,7 +265,7 @@ export class WebhookDelivery {
 
   async close(): Promise<void> {
     this.closed = true;
-    this.abort.abort();
+    for (const a of this.inFlight) a.abort(new Error('simulator closing'));
     await Promise.allSettled([...this.queues.values()]);
     await this.agent.close().catch(() => undefined);
   }

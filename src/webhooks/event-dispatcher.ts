@@ -42,10 +42,16 @@ export class EventDispatcher {
     this.log = opts.logger.child({ component: 'events' });
   }
 
-  /** Returns what happened to each event (for tests and metrics). */
-  async dispatch(events: readonly WhatsAppEvent[]): Promise<Disposition[]> {
+  /**
+   * Returns what happened to each event (for tests and metrics). `receivedAt` (performance.now() at
+   * the delivery's arrival) is stamped on each event for the webhook-to-SIP latency metric.
+   */
+  async dispatch(events: readonly WhatsAppEvent[], receivedAt?: number): Promise<Disposition[]> {
     const out: Disposition[] = [];
-    for (const e of events) out.push(await this.dispatchOne(e));
+    for (const e of events) {
+      if (receivedAt !== undefined && 'callId' in e) e.receivedAt = receivedAt;
+      out.push(await this.dispatchOne(e));
+    }
     return out;
   }
 

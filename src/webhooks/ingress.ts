@@ -16,7 +16,10 @@ export interface WebhookIngressOptions {
   /** Name of the signature header, lower-case. */
   signatureHeader: string;
   maxBodyBytes: number;
-  /** Receives the parsed JSON document after the 200 has been sent. Must not throw (errors are logged). */
+  /**
+   * Receives the parsed JSON document after the 200 has been sent, with performance.now() at its
+   * arrival. Must not throw (errors are logged).
+   */
   onDelivery: (body: unknown, receivedAt: number) => void | Promise<void>;
   logger: Logger;
   metrics: Metrics;
@@ -81,7 +84,7 @@ export async function registerWebhookIngress(app: FastifyInstance, opts: Webhook
         return reply.code(400).send({ error: 'malformed JSON' });
       }
       opts.metrics.webhookDeliveries.inc({ outcome: 'accepted' });
-      const receivedAt = Date.now();
+      const receivedAt = performance.now();
       setImmediate(() => {
         Promise.resolve()
           .then(() => opts.onDelivery(body, receivedAt))

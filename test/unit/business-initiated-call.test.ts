@@ -586,3 +586,20 @@ describe('PbxCallIntake: load shedding (calls.overload)', () => {
     expect((await h.place()).call).toBeDefined();
   });
 });
+
+describe('webhook-to-SIP latency (watrunk_webhook_to_sip_seconds)', () => {
+  it('is observed per event kind once the call has acted on an event that carries its arrival time', async () => {
+    const h = harness({ timing: { answerOnFirstMedia: false } });
+    const { leg, call } = await h.place();
+    await h.deliver({ ...h.ev.answered(), receivedAt: performance.now() }, call);
+    await h.deliver({ ...h.ev.accepted(), receivedAt: performance.now() - 5 }, call);
+    await h.deliver(h.ev.terminated(), call); // no arrival time (not from a webhook): not observed
+    expect(leg.statuses).toEqual([183, 200]);
+    const text = await h.metrics.registry.getSingleMetricAsString('watrunk_webhook_to_sip_seconds');
+    expect(text).toMatch(/watrunk_webhook_to_sip_seconds_count\{event="call\.answered"\} 1/);
+    expect(text).toMatch(/watrunk_webhook_to_sip_seconds_count\{event="call\.accepted"\} 1/);
+    expect(text).not.toMatch(/event="call\.terminated"/);
+    // The accepted event arrived 5 ms before it was handled: not in the ≤ 3 ms buckets.
+    expect(text).toMatch(/watrunk_webhook_to_sip_seconds_bucket\{le="0\.003",event="call\.accepted"\} 0/);
+  });
+});

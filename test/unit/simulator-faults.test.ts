@@ -139,6 +139,21 @@ describe('simulator: webhook delivery', () => {
       expect(stub.summaries(id)).toEqual(['connect', 'status:RINGING', 'status:ACCEPTED', 'terminate:COMPLETED']);
     }
     expect(stub.maxInFlight).toBeGreaterThan(1);
+    expect(stub.maxInFlight).toBeLessThanOrEqual(4);
+  });
+
+  it('webhooks.concurrency > 1: calls never wait behind each other beyond the in-flight limit', async () => {
+    // 8 calls, 4 webhooks each, 30 ms per delivery, 8 in flight: every call gets its own lane, so
+    // all 8 are delivered at once. With lanes shared by hashing call ids, two calls would almost
+    // surely share one and wait for each other (maxInFlight < 8).
+    t = await startSim(stub, { webhooks: { concurrency: 8 }, default_user: { ring_ms: 0, answer_after_ms: 0, hangup_after_ms: 0 } });
+    stub.respondAfter(30);
+    const started = Date.now();
+    for (let i = 0; i < 8; i++) await t.connect(`4477009003${i}0`);
+    await t.sim.webhooksIdle();
+    expect(stub.deliveries).toHaveLength(32);
+    expect(stub.maxInFlight).toBe(8);
+    expect(Date.now() - started).toBeLessThan(600);
   });
 
   it('with the default single lane, deliveries never overlap', async () => {

@@ -55,7 +55,7 @@ export interface NgClientOptions {
   /** Overall deadline of one command, retransmissions included. */
   timeoutMs: number;
   /**
-   * First retransmission after this long, then doubling (250, 500, 1000 … ms) until the deadline.
+   * First retransmission after this long, then doubling (500, 1000, 2000 … ms) until the deadline.
    * 0 turns retransmission off.
    */
   retransmitMs?: number;
@@ -75,7 +75,7 @@ interface Pending {
   deadline: NodeJS.Timeout;
 }
 
-const DEFAULT_RETRANSMIT_MS = 250;
+const DEFAULT_RETRANSMIT_MS = 500;
 
 export class NgClient {
   private readonly socket: Socket;

@@ -38,6 +38,8 @@ interface EventBase {
   callId: string;
   /** Unix seconds of the event, as sent by the provider. */
   timestamp: number;
+  /** performance.now() when the delivery carrying it arrived (for the webhook-to-SIP latency metric). */
+  receivedAt?: number;
 }
 
 /** User-initiated call: Meta's connect webhook carrying an SDP offer. */
