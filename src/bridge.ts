@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { LoadedConfig } from './config/load.js';
 import type { ConfigFile } from './config/schema.js';
@@ -5,7 +6,6 @@ import { startHttpListeners } from './http/listeners.js';
 import { Readiness } from './http/readiness.js';
 import { createLogger, type Logger } from './logging.js';
 import { Metrics } from './metrics.js';
-import { createMetaNumber } from './adapters/meta/meta-number.js';
 import { parseMetaWebhook } from './adapters/meta/webhook-parser.js';
 import { WebhookVerifier } from './adapters/meta/webhook-verifier.js';
 import { DrachtioConnection } from './adapters/drachtio/drachtio-connection.js';
@@ -28,6 +28,9 @@ import { ControlPlane } from './control/control-plane.js';
 import type { WhatsAppEvent } from './calls/ports/whatsapp-events.js';
 import { NO_CALL_JOURNAL, type CallJournal } from './journal/call-journal.js';
 import { CrashRecovery } from './journal/crash-recovery.js';
+import { registerProviderIngress } from './providers/provider-ingress.js';
+import { createProviderNumber, type ProviderNumber } from './providers/provider-number.js';
+import type { DeliveryVerifier } from './webhooks/ingress.js';
 
 export interface RunningBridge {
   /** The public listener (config `http`): webhooks and /healthz. Closing it closes the internal one. */
@@ -72,6 +75,8 @@ export interface BridgeOptions {
   journal?: CallJournal;
 }
 
+const REFUSE_ALL: DeliveryVerifier = { verify: () => false };
+
 /** After the calls, this much of shutdown.grace_s (at most a quarter) is kept for closing connections. */
 const CLOSE_RESERVE_MS = 1_000;
 /** While stopping, a terminate/reject unanswered this long (at most a quarter of the grace) is sent again. */
@@ -114,7 +119,7 @@ export async function startBridge(loaded: LoadedConfig, opts: BridgeOptions = {}
   const readiness = new Readiness();
   // Calling control plane: restrictions and SIP mode in /readyz, admin API, permission gate (src/control).
   const directory = new NumberDirectory(config.numbers);
-  const control = new ControlPlane({ config, directory, accessTokens: secrets.accessTokens, logger, metrics });
+  const control = new ControlPlane({ config, directory, accessTokens: secrets.accessTokens, providerSecrets: secrets.providers ?? new Map(), logger, metrics });
   for (const { name, check } of control.readinessChecks()) readiness.register(name, check);
   const registry = new CallRegistry();
   const log = logger.child({ component: 'bridge' });
@@ -122,10 +127,17 @@ export async function startBridge(loaded: LoadedConfig, opts: BridgeOptions = {}
   const ender = new WhatsAppCallEnder({ logger, metrics });
   const journal = opts.journal ?? NO_CALL_JOURNAL;
 
+  // Each number's ports from its provider (src/providers/provider-number.ts; docs/providers.md).
+  const providerSecrets = secrets.providers ?? new Map();
+  const providerNumbers = new Map<string, ProviderNumber>();
   const numbers = new Map<string, BusinessNumber & { close(): Promise<void> }>();
   for (const n of config.numbers) {
-    const meta = createMetaNumber(n, secrets.accessTokens.get(n.name) ?? '', { logger, metrics });
-    numbers.set(n.name, { config: n, calls: meta.calls, close: () => meta.close() });
+    const p = createProviderNumber(n, {
+      ...(secrets.accessTokens.has(n.name) && { accessToken: secrets.accessTokens.get(n.name)! }),
+      ...(providerSecrets.has(n.name) && { secrets: providerSecrets.get(n.name)! }),
+    }, { logger, metrics });
+    providerNumbers.set(n.name, p);
+    numbers.set(n.name, { config: n, calls: p.calls, close: () => p.close() });
   }
 
   // --- media ---
@@ -227,9 +239,14 @@ export async function startBridge(loaded: LoadedConfig, opts: BridgeOptions = {}
     config, logger, metrics, readiness,
     ...(opts.port !== undefined && { publicPort: opts.port }),
     attachInternal: (internal) => control.attach(internal, secrets.adminToken),
+    // 360dialog webhooks, CAMS and Concepto Móvil events (src/providers/provider-ingress.ts).
+    attachPublic: (pub) => registerProviderIngress(pub, {
+      config, numbers: providerNumbers, secrets: providerSecrets, dispatch: (events, receivedAt) => dispatcher.dispatch(events, receivedAt), logger, metrics,
+    }),
     webhook: {
-      verifyToken: secrets.verifyToken,
-      verifier: new WebhookVerifier(secrets.appSecret),
+      // Without a Meta number there are no Meta secrets: the Meta webhook then refuses everything.
+      verifyToken: secrets.verifyToken || randomBytes(32).toString('hex'),
+      verifier: secrets.appSecret ? new WebhookVerifier(secrets.appSecret) : REFUSE_ALL,
       signatureHeader: 'x-hub-signature-256',
       onDelivery: async (body, receivedAt) => {
         const parsed = parseMetaWebhook(body);
@@ -240,7 +257,10 @@ export async function startBridge(loaded: LoadedConfig, opts: BridgeOptions = {}
   });
   log.info({
     url, internalUrl,
-    numbers: config.numbers.map((n) => ({ name: n.name, phoneNumberId: n.phone_number_id, mode: n.mode, baseUrl: n.base_url })),
+    numbers: config.numbers.map((n) => ({
+      name: n.name, provider: n.provider, phoneNumberId: n.phone_number_id, mode: n.mode,
+      baseUrl: n.provider === 'meta' ? n.base_url : (n.d360?.base_url ?? n.cams?.endpoint ?? n.conceptomovil?.base_url),
+    })),
     trunks: config.trunks.map((t) => t.name),
     sip: config.drachtio ? `${config.drachtio.host}:${config.drachtio.port}` : 'disabled',
     media: config.rtpengine ? config.rtpengine.engines.map((e) => `${e.host}:${e.port}`) : 'disabled',

@@ -53,9 +53,10 @@ Config keys read (see config/watrunk.example.yaml for every key with comments):
   http.requests_per_ip_per_s, http.request_burst_per_ip, http.trust_proxy,
   internal_http.host, internal_http.port, internal_http.*_timeout_ms,
   webhook.path, webhook.verify_token_env, webhook.app_secret_env, webhook.max_body_bytes,
-  webhook.max_event_age_s, webhook.dedupe_capacity,
+  webhook.max_event_age_s, webhook.dedupe_capacity, webhook.provider_events_prefix,
   numbers[].name, .provider, .phone_number_id, .display_number, .access_token_env,
   numbers[].graph_version, .base_url, .mode, .timeout_ms, .max_concurrent_calls,
+  numbers[].d360.*, .cams.*, .conceptomovil.* (360dialog, Alibaba CAMS, Concepto Móvil: README "Providers"),
   drachtio.host, .port, .secret_env, rtpengine.engines[].host/.port, rtpengine.timeout_ms,
   trunks[].name, .sources, .auth.{username,password_env,realm}, .numbers, .number_header,
   trunks[].dial_plan.*, .max_cps, calls.no_answer_timeout_s, .answer_on_first_media,
@@ -82,7 +83,8 @@ program.command('simulate')
   .addHelpText('after', `
 Config keys read (every key is documented in config/simulator.yaml): http.host, http.port,
   graph_version, seed, require_calling_enabled, numbers[] (phone_number_id, display_number,
-  access_token_env | access_token, webhook_url, app_secret_env | app_secret, calling), limits.*,
+  access_token_env | access_token, webhook_url, app_secret_env | app_secret, calling, dialect
+  meta | 360dialog | cams | conceptomovil and its credentials, event_format), limits.*,
   timing.*, webhooks.*, users[] and default_user (scripted WhatsApp users), media.*, faults.*
 Control API: GET /_sim/calls, POST /_sim/calls (start a user-initiated call), /_sim/faults,
   /_sim/permissions, /_sim/webhooks, /_sim/status, /_sim/reset (see config/simulator.yaml).`)

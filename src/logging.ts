@@ -16,6 +16,9 @@ export const REDACT_PATHS = [
   'headers.authorization', '*.headers.authorization', 'headers["proxy-authorization"]',
   'req.headers.authorization', 'req.headers["x-hub-signature-256"]',
   '*.headers["d360-api-key"]',
+  // Providers other than Meta (src/config/provider-secrets.ts, the simulator's dialects).
+  'apiKey', 'api_key', 'apiToken', 'api_token', 'accessKeySecret', 'access_key_secret', 'securityToken', 'security_token',
+  'eventsToken', 'signatureSecrets', 'headerToken', 'webhookSecret', 'webhook_secret',
 ];
 
 export const REDACTED = '[redacted]';

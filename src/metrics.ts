@@ -13,6 +13,12 @@ export class Metrics {
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
+  readonly providerEventDeliveries = new Counter({
+    name: 'watrunk_provider_event_deliveries_total',
+    help: 'Event deliveries from CAMS and Concepto Móvil (token paths), by provider and outcome (accepted, unknown_shape, bad_json, unknown_path, source_refused)',
+    labelNames: ['provider', 'outcome'] as const,
+    registers: [this.registry],
+  });
   readonly httpRejections = new Counter({
     name: 'watrunk_http_rejections_total',
     help: 'HTTP requests answered 4xx and connections refused, by listener (public, internal), status and reason (e.g. request_timeout, body_too_large, unsupported_media_type, rate_limited, too_many_connections, bad_signature, wrong_token, aborted)',

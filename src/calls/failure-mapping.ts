@@ -47,6 +47,15 @@ export const GRAPH_ERROR_TABLE: Readonly<Record<number, Row>> = {
   138023: { status: 408, reason: 'Media Timeout', text: 'accepted but no media', cause: 'media_timeout' },
 };
 
+/** A provider's configuration failure (CAMS signature or AccessKey, …): the same loud answer as Meta's 190. */
+export const PROVIDER_CONFIG_ROW: Readonly<Row> = {
+  status: 503, reason: 'WhatsApp Auth Failed', text: 'the WhatsApp provider refused watrunk\'s credentials or configuration', loud: true, cause: 'auth',
+};
+/** A provider's throttling without one of Meta's codes (CAMS Throttling*, HTTP 429): as Meta's 613. */
+export const PROVIDER_RATE_LIMIT_ROW: Readonly<Row> = {
+  status: 503, reason: 'WhatsApp Rate Limited', text: 'the WhatsApp provider is throttling requests', retryAfter: 1, cause: 'rate_limited',
+};
+
 function fromRow(row: Row, code: number | undefined, extra?: string): SipFailureResponse {
   const codeText = code !== undefined ? ` (${code})` : '';
   return {
@@ -76,6 +85,17 @@ export function mapProviderError(err: ProviderError): SipFailureResponse {
     // 138012 carries the next allowed time in error_data.details (docs/whatsapp-calling.md#limits).
     const extra = code === 138012 || code === 100 ? err.details : undefined;
     return fromRow(row, code, extra);
+  }
+  // Providers that do not speak in Meta's codes say how a failure is to be treated (docs/providers.md).
+  const providerCode = err.fields.type && err.fields.type !== 'unsupported' ? `: ${err.fields.type}` : '';
+  if (err.fields.category === 'config') {
+    return { ...fromRow(PROVIDER_CONFIG_ROW, code), warning: `${PROVIDER_CONFIG_ROW.text}${providerCode}` };
+  }
+  if (err.fields.category === 'unsupported') {
+    return fromRow({ status: 503, reason: 'WhatsApp Not Supported', text: 'the WhatsApp provider does not offer this', loud: true, cause: 'unsupported' }, code);
+  }
+  if (err.fields.category === 'rate_limited' || err.httpStatus === 429) {
+    return { ...fromRow(PROVIDER_RATE_LIMIT_ROW, code), warning: `${PROVIDER_RATE_LIMIT_ROW.text}${providerCode}` };
   }
   if (err.httpStatus === 401 || err.httpStatus === 403) {
     return fromRow({ status: 503, reason: 'WhatsApp Auth Failed', text: 'the WhatsApp API refused the credentials', loud: true, cause: 'auth' }, code);

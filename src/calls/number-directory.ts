@@ -13,6 +13,14 @@ export class UnknownNumberError extends Error {
 const digitsOf = (s: string): string => s.replace(/[^0-9]/g, '');
 
 /**
+ * What events of a number are routed by (WhatsAppEvent.phoneNumberId): Meta's phone_number_id, or,
+ * for a provider that does not name it (docs/providers.md), the number's own digits.
+ */
+export function numberKey(n: Pick<NumberIdentity, 'phone_number_id' | 'display_number'>): string {
+  return n.phone_number_id ?? n.display_number;
+}
+
+/**
  * The configured business numbers, looked up by what each caller has in hand: a name (trunks[].numbers,
  * the call registry), a phone_number_id (webhooks: docs/whatsapp-calling.md#envelope), or the number's
  * digits (a SIP header or From user, a person typing "+1 555-111-2222"). Built once from `numbers[]`.
@@ -27,7 +35,8 @@ export class NumberDirectory<N extends NumberIdentity = NumberConfig> {
   constructor(private readonly numbers: readonly N[]) {
     for (const n of numbers) {
       if (!this.names.has(n.name)) this.names.set(n.name, n);
-      if (!this.ids.has(n.phone_number_id)) this.ids.set(n.phone_number_id, n);
+      const key = numberKey(n);
+      if (!this.ids.has(key)) this.ids.set(key, n);
       if (!this.digits.has(n.display_number)) this.digits.set(n.display_number, n);
     }
   }
@@ -36,7 +45,7 @@ export class NumberDirectory<N extends NumberIdentity = NumberConfig> {
     return this.names.get(name);
   }
 
-  /** Meta's phone_number_id, exactly as given (webhooks, Graph paths). */
+  /** Meta's phone_number_id, exactly as given (webhooks, Graph paths); the display number for a number without one (numberKey). */
   byPhoneNumberId(phoneNumberId: string | undefined): N | undefined {
     return phoneNumberId === undefined ? undefined : this.ids.get(phoneNumberId);
   }

@@ -1,5 +1,6 @@
 import { pino } from 'pino';
 import { ConfigError, readYamlFile, validateConfig } from '../config/load.js';
+import { resolveProviderSecrets } from '../config/provider-secrets.js';
 import type { ConfigFile } from '../config/schema.js';
 import { NumberDirectory } from '../calls/number-directory.js';
 import { ControlPlane } from '../control/control-plane.js';
@@ -24,17 +25,28 @@ function readConfigFile(file: string): ConfigFile {
   return validateConfig(readYamlFile(file), file);
 }
 
-/** Access tokens of the numbers (all of them, or only `onlyNumber`), naming each unset variable. */
-function resolveAccessTokens(config: ConfigFile, env: NodeJS.ProcessEnv, file?: string, onlyNumber?: string): Map<string, string> {
+/**
+ * API credentials of the numbers (all of them, or only `onlyNumber`), naming each unset variable:
+ * Meta's access tokens, and the other providers' keys (their webhook secrets are not needed here).
+ */
+function resolveCredentials(config: ConfigFile, env: NodeJS.ProcessEnv, file?: string, onlyNumber?: string) {
   const problems: string[] = [];
   const tokens = new Map<string, string>();
   config.numbers.forEach((n, i) => {
+    if (n.provider !== 'meta' || n.access_token_env === undefined) return;
     const value = env[n.access_token_env];
     if (value) tokens.set(n.name, value);
     else if (onlyNumber === undefined || onlyNumber === n.name) problems.push(`numbers[${i}].access_token_env: environment variable ${n.access_token_env} is not set`);
   });
+  const wantedAt = onlyNumber === undefined ? undefined : `numbers[${config.numbers.findIndex((n) => n.name === onlyNumber)}].`;
+  const read = (key: string, name: string): string => {
+    const value = env[name];
+    if (!value && (wantedAt === undefined || key.startsWith(wantedAt))) problems.push(`${key}: environment variable ${name} is not set`);
+    return value ?? '';
+  };
+  const providers = resolveProviderSecrets(config.numbers, read, problems, { ingress: false });
   if (problems.length) throw new ConfigError(problems, file);
-  return tokens;
+  return { tokens, providers };
 }
 
 export interface OpenOptions {
@@ -50,8 +62,8 @@ export function openControlContext(file: string, opts: OpenOptions = {}): Contro
   const directory = new NumberDirectory(config.numbers);
   // The number a command is about, by name, phone_number_id or display number; an unknown one is reported by the command.
   const wanted = opts.number !== undefined ? directory.find(opts.number)?.name ?? opts.number : undefined;
-  const accessTokens = resolveAccessTokens(config, env, file, wanted);
+  const { tokens: accessTokens, providers } = resolveCredentials(config, env, file, wanted);
   const logger = opts.logger ?? createLogger(env['WATRUNK_LOG_LEVEL'] ?? 'warn', pino.destination(2));
-  const plane = new ControlPlane({ config, directory, accessTokens, logger, metrics: new Metrics() });
+  const plane = new ControlPlane({ config, directory, accessTokens, providerSecrets: providers, logger, metrics: new Metrics() });
   return { file, config, plane, close: () => plane.close() };
 }

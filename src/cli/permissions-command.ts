@@ -11,7 +11,8 @@ const KEYS_HELP = `
 <number> is a number's name, phone_number_id or display number; <user> is the WhatsApp user's
 number with country code (digits, "+" allowed) or a BSUID such as US.13491208655302741918.
 Config keys read: numbers[].name, .phone_number_id, .display_number, .access_token_env,
-  .graph_version, .base_url, .timeout_ms.`;
+  .graph_version, .base_url, .timeout_ms,
+  .provider and its block's API credentials (numbers[].d360, .cams, .conceptomovil).`;
 
 function viewLines(v: PermissionView): string[] {
   const lines = [`${v.number} → ${v.user}: ${v.status}${v.expiresAt ? ` until ${v.expiresAt}` : ''} (${v.granted ? 'may be called' : 'may NOT be called'})`];

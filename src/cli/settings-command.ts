@@ -9,7 +9,8 @@ import { DEFAULT_CONFIG, runControlCommand } from './run-control-command.js';
 
 const KEYS_HELP = `
 Config keys read: numbers[].name, .phone_number_id, .display_number, .access_token_env,
-  .graph_version, .base_url, .timeout_ms, .mode, and numbers[].calling (the desired settings:
+  .graph_version, .base_url, .timeout_ms, .mode, .provider and its block's API credentials (CAMS: settings
+  read-only; Concepto Móvil: write-only), and numbers[].calling (the desired settings:
   status, call_icon_visibility, call_icons.restrict_to_user_countries, call_hours, callback_permission_status,
   srtp_key_exchange_protocol, audio.additional_codecs, voicemail, sip). See config/watrunk.example.yaml.
 Only the numbers' access tokens are read from the environment.`;
@@ -26,7 +27,9 @@ function changeLines(c: SettingsChange): string[] {
 export async function settingsGetCommand(ctx: ControlContext, number: string, opts: { json?: boolean }, io: CliIo): Promise<number> {
   const view = await ctx.plane.settingsGet(number);
   if (opts.json) { printJson(io, view); return EXIT.ok; }
-  io.out(`${view.number} (phone_number_id ${view.phoneNumberId}, mode ${view.mode})`);
+  io.out(view.provider === 'meta'
+    ? `${view.number} (phone_number_id ${view.phoneNumberId}, mode ${view.mode})`
+    : `${view.number} (provider ${view.provider}, ${view.phoneNumberId}, mode ${view.mode})`);
   io.out('calling:');
   for (const l of yamlBlock(view.calling)) io.out(l);
   io.out(`restrictions: ${view.restrictions.length ? '' : 'none reported'}`);
@@ -46,6 +49,10 @@ export async function settingsDiffCommand(
     for (const d of diffs) {
       if (!d.declared) io.out(`${d.number}: no numbers[].calling block in the config — nothing managed`);
       else if (d.changes.length === 0) io.out(`${d.number}: in sync with Meta`);
+      else if (d.liveUnknown) {
+        io.out(`${d.number}: ${d.liveUnknown}; apply sends every declared key (${d.changes.length})`);
+        for (const c of d.changes) io.out(`  ~ ${c.key}: ${brief(c.desired)}`);
+      }
       else {
         io.out(`${d.number}: ${d.changes.length} focused update(s) to send`);
         for (const c of d.changes) for (const l of changeLines(c)) io.out(l);
@@ -64,7 +71,7 @@ export async function settingsApplyCommand(
     for (const r of results) {
       if (!r.declared) { io.out(`${r.number}: no numbers[].calling block in the config — nothing managed`); continue; }
       if (r.refused) {
-        io.out(`${r.number}: nothing sent — the settings break Meta's rules:`);
+        io.out(`${r.number}: nothing sent — ${r.refused.length === 1 && !r.refused[0]!.startsWith('calling.') ? 'refused:' : 'the settings break Meta\'s rules:'}`);
         for (const p of r.refused) io.out(`  ! ${p}`);
         continue;
       }
@@ -77,6 +84,7 @@ export async function settingsApplyCommand(
         for (const l of rest) io.out(l);
       }
       if (!r.dryRun && r.remaining.length) io.out(`  still different on Meta after applying: ${r.remaining.map((c) => c.key).join(', ')}`);
+      if (r.note) io.out(`  note: ${r.note}`);
     }
   }
   return results.every((r) => r.ok) ? EXIT.ok : EXIT.failed;

@@ -9,7 +9,8 @@ import { DEFAULT_CONFIG, runControlCommand } from './run-control-command.js';
 const KEYS_HELP = `
 <number> is a number's name, phone_number_id or display number.
 Config keys read: numbers[].name, .phone_number_id, .display_number, .access_token_env,
-  .graph_version, .base_url, .timeout_ms, .mode (api | sip).`;
+  .graph_version, .base_url, .timeout_ms, .mode (api | sip),
+  .provider and its block's API credentials (numbers[].d360, .cams, .conceptomovil).`;
 
 const DEFAULT_CREDENTIALS_STATE = 'var/sip-credentials.json';
 

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
+import { resolveProviderSecrets, type ProviderSecrets } from './provider-secrets.js';
 import { configSchema, type ConfigFile, type NumberConfig } from './schema.js';
 
 /** A config problem, already phrased for a person: it names the key and what was expected. */
@@ -39,8 +40,10 @@ export function describeStartupFailure(err: unknown): { lines: string[]; exitCod
 export interface Secrets {
   verifyToken: string;
   appSecret: string;
-  /** access token per number name */
+  /** access token per number name (provider meta) */
   accessTokens: Map<string, string>;
+  /** API credentials and webhook/events secrets per number name, for the other providers (provider-secrets.ts) */
+  providers?: Map<string, ProviderSecrets>;
   /** drachtio-server admin secret, when a drachtio section exists */
   drachtioSecret?: string;
   /** digest password per trunk name */
@@ -101,12 +104,15 @@ export function resolveSecrets(config: ConfigFile, env: NodeJS.ProcessEnv = proc
     }
     return v;
   };
-  const verifyToken = need('webhook.verify_token_env', config.webhook.verify_token_env);
-  const appSecret = need('webhook.app_secret_env', config.webhook.app_secret_env);
+  // Meta's webhook secrets are needed only when a number is Meta's (the other providers' are their own).
+  const anyMeta = config.numbers.some((n) => n.provider === 'meta');
+  const verifyToken = anyMeta ? need('webhook.verify_token_env', config.webhook.verify_token_env) : '';
+  const appSecret = anyMeta ? need('webhook.app_secret_env', config.webhook.app_secret_env) : '';
   const accessTokens = new Map<string, string>();
   config.numbers.forEach((n: NumberConfig, i) => {
-    accessTokens.set(n.name, need(`numbers[${i}].access_token_env`, n.access_token_env));
+    if (n.provider === 'meta' && n.access_token_env !== undefined) accessTokens.set(n.name, need(`numbers[${i}].access_token_env`, n.access_token_env));
   });
+  const providers = resolveProviderSecrets(config.numbers, need, problems, { ingress: true });
   const drachtioSecret = config.drachtio ? need('drachtio.secret_env', config.drachtio.secret_env) : undefined;
   const trunkPasswords = new Map<string, string>();
   config.trunks.forEach((t, i) => {
@@ -122,7 +128,7 @@ export function resolveSecrets(config: ConfigFile, env: NodeJS.ProcessEnv = proc
   }
   if (problems.length) throw new ConfigError(problems, file);
   return {
-    verifyToken, appSecret, accessTokens, trunkPasswords, inboundPasswords,
+    verifyToken, appSecret, accessTokens, providers, trunkPasswords, inboundPasswords,
     ...(drachtioSecret !== undefined ? { drachtioSecret } : {}), ...(adminToken !== undefined ? { adminToken } : {}),
   };
 }

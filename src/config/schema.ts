@@ -2,19 +2,15 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { desiredCallingSchema, sipModeConflict } from './desired-calling.js';
 import { permissionPolicySchema } from './permission-policy.js';
+import { digits, envName, ipOrCidr, port, text, urlPath } from './primitives.js';
+import { PROVIDERS } from './provider-capabilities.js';
+import { camsSchema, checkNumberProvider, checkProviderRoutes, conceptoMovilSchema, d360Schema } from './provider-schemas.js';
 
 /**
  * The shape of config/watrunk.yaml. Keys are snake_case, like Meta's own API.
  * Secrets never live in the file: a key ending in `_env` names the environment variable that holds
  * the secret, and load.ts resolves it (and fails, naming both, when it is unset).
  */
-
-const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name');
-const digits = z.string().regex(/^[0-9]+$/, 'a string of digits (quote it in YAML)');
-const port = z.number().int().min(1).max(65535);
-
-/** Free text: a blank or whitespace-only value is a mistake (a stray space, an empty template). */
-const text = z.string().regex(/\S/, 'must not be blank');
 
 /** RFC 1123 host name: dot-separated labels of letters, digits and inner hyphens. */
 const HOST_NAME = /^(?=.{1,253}\.?$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
@@ -58,11 +54,17 @@ const inboundSchema = z.object({
 export const numberSchema = z.object({
   /** Short name used in logs, trunk lists and CLI commands. */
   name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "-" or "."'),
-  provider: z.enum(['meta']).default('meta'),
-  phone_number_id: digits,
+  /** Who carries the calls (docs/providers.md): Meta's Cloud API, or a provider in front of it. */
+  provider: z.enum(PROVIDERS).default('meta'),
+  /**
+   * Meta's id of the number: required for provider meta. Other providers may not show it; events of
+   * a number without one are routed by display_number (src/calls/number-directory.ts numberKey).
+   */
+  phone_number_id: digits.optional(),
   /** The business number itself, digits only with country code. */
   display_number: digits,
-  access_token_env: envName,
+  /** Meta: the system-user access token's env var (required for provider meta, refused for others). */
+  access_token_env: envName.optional(),
   graph_version: graphVersion.default('v24.0'),
   /** Where the Graph API lives; point it at `watrunk simulate` for tests and demos. */
   base_url: z.url().default('https://graph.facebook.com'),
@@ -76,13 +78,22 @@ export const numberSchema = z.object({
   inbound: inboundSchema.optional(),
   /** Desired calling settings (Meta's `calling` object, docs/whatsapp-calling.md#settings): `watrunk settings diff|apply`. */
   calling: desiredCallingSchema.optional(),
+  /** provider 360dialog: API key, base URL, webhook authentication (provider-schemas.ts). */
+  d360: d360Schema.optional(),
+  /** provider cams: Alibaba Cloud CAMS credentials, CustSpaceId, events ingress. */
+  cams: camsSchema.optional(),
+  /** provider conceptomovil: tenant URL, API key and token, events ingress. */
+  conceptomovil: conceptoMovilSchema.optional(),
 }).strict().superRefine((n, ctx) => {
   const conflict = sipModeConflict(n.mode, n.calling);
   if (conflict) ctx.addIssue({ code: 'custom', path: ['calling', 'sip', 'status'], message: conflict });
+  checkNumberProvider(n, ctx);
 });
 
 const webhookSchema = z.object({
-  path: z.string().regex(/^\/[^\s?#]*$/, 'a path such as "/webhooks/whatsapp" (no spaces, "?" or "#")').default('/webhooks/whatsapp'),
+  path: urlPath.default('/webhooks/whatsapp'),
+  /** Where other providers' events arrive: <prefix>/360dialog/<number>, <prefix>/cams/<token>, <prefix>/conceptomovil/<token>. */
+  provider_events_prefix: z.string().regex(/^(\/[A-Za-z0-9_.~-]+)+$/, 'a path such as "/webhooks"').default('/webhooks'),
   verify_token_env: envName.default('WATRUNK_VERIFY_TOKEN'),
   app_secret_env: envName.default('WATRUNK_APP_SECRET'),
   /** Larger bodies are answered 413 (Meta batches up to 1000 updates; 1 MiB is ample). */
@@ -92,16 +103,6 @@ const webhookSchema = z.object({
   /** How many event keys are remembered to drop duplicates. */
   dedupe_capacity: z.number().int().min(100).default(50_000),
 }).strict();
-
-const ipOrCidr = z.string().refine((v) => {
-  const [addr, bits, ...rest] = v.split('/');
-  if (rest.length || !addr) return false;
-  const family = isIP(addr);
-  if (!family) return false;
-  if (bits === undefined) return true;
-  const n = Number(bits);
-  return Number.isInteger(n) && n >= 0 && n <= (family === 4 ? 32 : 128);
-}, 'an IP address or CIDR block, e.g. "192.0.2.10" or "192.0.2.0/24"');
 
 /**
  * Time limits of one HTTP listener (Node's http.Server: https://nodejs.org/api/http.html#class-httpserver).
@@ -328,17 +329,16 @@ export const configSchema = z.object({
   }
   const seen = new Map<string, number>();
   cfg.numbers.forEach((n, i) => {
-    for (const key of [`name:${n.name}`, `id:${n.phone_number_id}`]) {
+    // Events are routed by phone_number_id, or by display_number where a provider has no id (numberKey).
+    const idKey = n.phone_number_id !== undefined ? 'phone_number_id' : 'display_number';
+    for (const [key, field] of [[`name:${n.name}`, 'name'], [`id:${n.phone_number_id ?? n.display_number}`, idKey]] as const) {
       if (seen.has(key)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['numbers', i, key.startsWith('name') ? 'name' : 'phone_number_id'],
-          message: `duplicate of numbers[${seen.get(key)}]`,
-        });
+        ctx.addIssue({ code: 'custom', path: ['numbers', i, field], message: `duplicate of numbers[${seen.get(key)}]` });
       }
       seen.set(key, i);
     }
   });
+  checkProviderRoutes(cfg, BUILT_IN_PATHS, ctx);
 });
 
 export type ConfigFile = z.infer<typeof configSchema>;

@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { GraphClient } from '../adapters/meta/graph-client.js';
-import { createMetaNumber, type MetaNumber } from '../adapters/meta/meta-number.js';
-import { NumberDirectory } from '../calls/number-directory.js';
+import { NumberDirectory, numberKey } from '../calls/number-directory.js';
 import type { WhatsAppEvent } from '../calls/ports/whatsapp-events.js';
 import type { WhatsAppPermissions, WhatsAppSettings } from '../calls/ports/whatsapp-provider.js';
 import type { ConfigFile, NumberConfig } from '../config/schema.js';
@@ -10,7 +9,11 @@ import type { Logger } from '../logging.js';
 import type { Metrics } from '../metrics.js';
 import { CallPermissionCache, type CachedPermission, type PermissionCacheOptions } from '../permissions/permission-cache.js';
 import { PermissionGate, requestOptionsOf, type RequestOptions, type RequestOutcome } from '../permissions/permission-gate.js';
-import { MetaPermissionRequestSender, type PermissionRequestSender } from '../permissions/permission-requests.js';
+import type { PermissionRequestSender } from '../permissions/permission-requests.js';
+import { ProviderError } from '../calls/ports/whatsapp-errors.js';
+import { PROVIDER_CAPABILITIES } from '../config/provider-capabilities.js';
+import type { ProviderSecrets } from '../config/provider-secrets.js';
+import { createProviderNumber, unavailableProviderNumber, type ProviderNumber } from '../providers/provider-number.js';
 import { registerAdminApi } from './admin/admin-api.js';
 import { ControlMetrics } from './control-metrics.js';
 import { RestrictionsBoard, settingsSnapshot } from './settings/restrictions-board.js';
@@ -46,8 +49,10 @@ export interface ControlPlaneOptions {
   config: Pick<ConfigFile, 'numbers' | 'trunks' | 'admin'>;
   /** The business numbers; built from config.numbers when not given (the bridge shares its own). */
   directory?: NumberDirectory;
-  /** access token per number name */
+  /** access token per number name (provider meta) */
   accessTokens: ReadonlyMap<string, string>;
+  /** API credentials per number name, for the other providers */
+  providerSecrets?: ReadonlyMap<string, ProviderSecrets>;
   logger: Logger;
   metrics: Metrics;
   clock?: () => number;
@@ -88,7 +93,7 @@ export class ControlPlane {
   private readonly directory: NumberDirectory;
   private readonly numbers = new Map<string, ControlNumber>();
   private readonly clients: GraphClient[] = [];
-  private readonly metaNumbers: MetaNumber[] = [];
+  private readonly providerNumbers: ProviderNumber[] = [];
   private startupCheck?: Promise<SipModeReport[]>;
   private closed = false;
 
@@ -99,25 +104,38 @@ export class ControlPlane {
     this.metrics = new ControlMetrics(opts.metrics);
     const byBaseUrl = new Map<string, GraphClient>();
     for (const n of this.directory.all()) {
-      let graph = byBaseUrl.get(n.base_url);
-      if (!graph) {
-        graph = new GraphClient({
-          baseUrl: n.base_url, logger: opts.logger.child({ component: 'control' }), metrics: opts.metrics,
-          ...(opts.retryDelayMs !== undefined && { retryDelayMs: opts.retryDelayMs }),
-        });
-        byBaseUrl.set(n.base_url, graph);
-        this.clients.push(graph);
+      let graph: GraphClient | undefined;
+      if (n.provider === 'meta') {
+        graph = byBaseUrl.get(n.base_url);
+        if (!graph) {
+          graph = new GraphClient({
+            baseUrl: n.base_url, logger: opts.logger.child({ component: 'control' }), metrics: opts.metrics,
+            ...(opts.retryDelayMs !== undefined && { retryDelayMs: opts.retryDelayMs }),
+          });
+          byBaseUrl.set(n.base_url, graph);
+          this.clients.push(graph);
+        }
       }
-      const token = opts.accessTokens.get(n.name) ?? '';
-      const meta = createMetaNumber(n, token, { logger: opts.logger, metrics: opts.metrics, graphClient: graph });
-      this.metaNumbers.push(meta);
-      const target = { phoneNumberId: n.phone_number_id, graphVersion: n.graph_version, accessToken: token, timeoutMs: n.timeout_ms };
+      const token = opts.accessTokens.get(n.name);
+      const secrets = opts.providerSecrets?.get(n.name);
+      let p: ProviderNumber;
+      try {
+        // The other providers' control traffic gets clients of its own too (one per number).
+        p = createProviderNumber(n, { ...(token !== undefined && { accessToken: token }), ...(secrets && { secrets }) }, {
+          logger: opts.logger.child({ component: 'control' }), metrics: opts.metrics,
+          ...(graph && { graphClient: graph }), ...(opts.retryDelayMs !== undefined && { retryDelayMs: opts.retryDelayMs }),
+        });
+      } catch (err) {
+        // Credentials not read (a CLI command about another number): its operations say why.
+        p = unavailableProviderNumber(n, (err as Error).message);
+      }
+      this.providerNumbers.push(p);
       this.numbers.set(n.name, {
         config: n,
-        settings: meta.settings,
-        permissions: meta.permissions,
-        requests: new MetaPermissionRequestSender(meta.permissions, graph, target),
-        cache: new CallPermissionCache(meta.permissions, {
+        settings: p.settings,
+        permissions: p.permissions,
+        requests: p.requests,
+        cache: new CallPermissionCache(p.permissions, {
           ...opts.cache, numberName: n.name, metrics: this.metrics, ...(opts.clock && { clock: opts.clock }),
         }),
       });
@@ -204,7 +222,7 @@ export class ControlPlane {
 
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.allSettled(this.metaNumbers.map((m) => m.close()));
+    await Promise.allSettled(this.providerNumbers.map((m) => m.close()));
     await Promise.allSettled(this.clients.map((c) => c.close()));
   }
 
@@ -225,28 +243,40 @@ export class ControlPlane {
     return out;
   }
 
-  sipStatusOf(number: string): Promise<SipStatusView> {
-    return sipStatus(this.number(number), this.sipModes);
+  /** The number, if its provider has Meta's SIP mode; a refusal naming the provider otherwise. */
+  private sipNumber(number: string): ControlNumber {
+    const n = this.number(number);
+    const caps = PROVIDER_CAPABILITIES[n.config.provider];
+    if (!caps.sipMode) {
+      throw new ProviderError(`${caps.label} offers no SIP signalling (${caps.docs}): number ${n.config.name} has no sip block to manage`, 'api', {
+        operation: 'sip', type: 'unsupported', category: 'unsupported',
+      });
+    }
+    return n;
+  }
+
+  async sipStatusOf(number: string): Promise<SipStatusView> {
+    return sipStatus(this.sipNumber(number), this.sipModes);
   }
 
   async sipEnableOn(number: string, req: SipEnableRequest): Promise<SipPlan> {
-    const n = this.number(number);
+    const n = this.sipNumber(number);
     const plan = await sipEnable(n, req, this.logger);
     if (plan.applied) await sipStatus(n, this.sipModes);
     return plan;
   }
 
   async sipDisableOn(number: string, opts: { dryRun?: boolean }): Promise<SipPlan> {
-    const n = this.number(number);
+    const n = this.sipNumber(number);
     const plan = await sipDisable(n, opts, this.logger);
     if (plan.applied) await sipStatus(n, this.sipModes);
     return plan;
   }
 
-  sipCredentialsOf(number: string, opts: { stateFile: string; reveal?: boolean; outputFile?: string; hostname?: string }): Promise<CredentialsReport> {
-    const n = this.number(number);
+  async sipCredentialsOf(number: string, opts: { stateFile: string; reveal?: boolean; outputFile?: string; hostname?: string }): Promise<CredentialsReport> {
+    const n = this.sipNumber(number);
     return sipCredentials({
-      number: n.config.name, phoneNumberId: n.config.phone_number_id, settings: n.settings,
+      number: n.config.name, phoneNumberId: numberKey(n.config), settings: n.settings,
       state: new CredentialFingerprints(opts.stateFile),
       ...(opts.reveal !== undefined && { reveal: opts.reveal }),
       ...(opts.outputFile !== undefined && { outputFile: opts.outputFile }),

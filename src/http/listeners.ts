@@ -24,6 +24,8 @@ export interface HttpListenerDeps {
   webhook: Pick<WebhookIngressOptions, 'verifyToken' | 'verifier' | 'signatureHeader' | 'onDelivery'>;
   /** Registers routes of its own on the internal listener before it listens (the admin API). */
   attachInternal?: (app: FastifyInstance) => Promise<void>;
+  /** Registers more routes on the public listener before it listens (other providers' webhooks and events). */
+  attachPublic?: (app: FastifyInstance) => Promise<void>;
   /** Overrides `http.port` (0: any free port). */
   publicPort?: number;
 }
@@ -39,6 +41,7 @@ export async function startHttpListeners(d: HttpListenerDeps): Promise<HttpListe
   await registerWebhookIngress(publicApp, {
     ...d.webhook, path: config.webhook.path, maxBodyBytes: config.webhook.max_body_bytes, logger, metrics,
   });
+  await d.attachPublic?.(publicApp);
   const internalApp = buildInternalApp({ logger, metrics, readiness: d.readiness, settings: config.internal_http });
   await d.attachInternal?.(internalApp);
   publicApp.addHook('onClose', async () => { await internalApp.close(); });

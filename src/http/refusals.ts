@@ -39,9 +39,18 @@ const REASON_BY_STATUS: Readonly<Record<number, string>> = {
  */
 const LOG_INTERVAL_MS = 60_000;
 
+/** Path prefixes whose rest is a secret (events path tokens): logged as `<prefix>[redacted]`. */
+const secretPathPrefixes = new Set<string>();
+
+/** Paths under `prefix` end in a secret (an events path token): no log line shows it. */
+export function redactPathsUnder(prefix: string): void {
+  secretPathPrefixes.add(prefix);
+}
+
 /** A request path for a log line: no query string (a GET verification carries the verify token there). */
 export function pathOf(url: string): string {
   const path = url.split('?', 1)[0] ?? '';
+  for (const prefix of secretPathPrefixes) if (path.startsWith(prefix)) return `${prefix}[redacted]`;
   return path.length > 200 ? `${path.slice(0, 200)}…` : path;
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError, formatIssues, readYamlFile } from '../config/load.js';
+import { checkDialectKeys, dialectNumberFields, resolveDialectSecrets, type DialectSecrets } from './dialects/dialect-config.js';
 import { GRAPH_CALL_ACTIONS } from './fault-plan.js';
 
 /**
@@ -67,7 +68,10 @@ export const simNumberSchema = z.object({
   app_secret: z.string().min(1).optional(),
   /** Initial `calling` settings (as POST /settings would set them). */
   calling: z.record(z.string(), z.unknown()).optional(),
+  /** Another provider's wire format and its credentials (dialects/dialect-config.ts). */
+  ...dialectNumberFields,
 }).strict().superRefine((n, ctx) => {
+  if (n.dialect !== 'meta') return checkDialectKeys(n, ctx);
   if (!n.access_token_env === !n.access_token) {
     ctx.addIssue({ code: 'custom', path: ['access_token_env'], message: 'set exactly one of access_token_env or access_token' });
   }
@@ -182,7 +186,7 @@ export function parseSimulatorConfig(doc: unknown, file?: string): SimulatorConf
   return res.data;
 }
 
-export interface NumberSecrets { accessToken: string; appSecret: string }
+export interface NumberSecrets { accessToken: string; appSecret: string; dialect: DialectSecrets }
 
 /** Resolves each number's token and app secret (literal or from the env var), naming the key when unset. */
 export function resolveNumberSecrets(config: SimulatorConfig, env: NodeJS.ProcessEnv = process.env, file?: string): Map<string, NumberSecrets> {
@@ -195,9 +199,15 @@ export function resolveNumberSecrets(config: SimulatorConfig, env: NodeJS.Proces
       if (!v) problems.push(`numbers[${i}].${key}: environment variable ${name} is not set`);
       return v ?? '';
     };
+    const dialect = resolveDialectSecrets(n, `numbers[${i}]`, env, problems);
+    if (n.dialect !== 'meta') {
+      out.set(n.phone_number_id, { accessToken: '', appSecret: '', dialect });
+      return;
+    }
     out.set(n.phone_number_id, {
       accessToken: read(n.access_token, n.access_token_env, 'access_token_env'),
       appSecret: read(n.app_secret, n.app_secret_env, 'app_secret_env'),
+      dialect,
     });
   });
   if (problems.length) throw new ConfigError(problems, file);

@@ -65,7 +65,7 @@ function graphHandler(rt: SimulatorRuntime, fn: (req: GraphRequest, number: Busi
   };
 }
 
-async function handleCallAction(rt: SimulatorRuntime, number: BusinessNumber, req: CallsRequest, version: string): Promise<unknown> {
+export async function handleCallAction(rt: SimulatorRuntime, number: BusinessNumber, req: CallsRequest, version: string): Promise<unknown> {
   const pnid = number.identity.phoneNumberId;
   if (rt.settings.isSipEnabled(pnid)) throw new GraphError(131055, `Phone number ${pnid} has SIP enabled`);
   if (rt.config.require_calling_enabled && !rt.settings.isCallingEnabled(pnid)) {
@@ -97,11 +97,11 @@ async function handleCallAction(rt: SimulatorRuntime, number: BusinessNumber, re
   return { messaging_product: 'whatsapp', success: true };
 }
 
-const faultLabel = (f: GraphFaultDecision): string =>
+export const faultLabel = (f: GraphFaultDecision): string =>
   `${f.fault === 'error' ? `error:${f.status ?? 'default'}/${f.code ?? 1}` : f.fault}${f.applied ? ':applied' : ''}`;
 
 /** Meta's answer replaced by an injected fault (fault-plan.ts): an error envelope, no answer, or a closed connection. */
-async function playGraphFault(rt: SimulatorRuntime, reply: FastifyReply, f: GraphFaultDecision): Promise<FastifyReply> {
+export async function playGraphFault(rt: SimulatorRuntime, reply: FastifyReply, f: GraphFaultDecision): Promise<FastifyReply> {
   if (f.fault === 'error') return sendGraphError(rt, reply, new GraphError(f.code ?? 1, 'Simulated fault', undefined, f.status));
   reply.hijack();
   const socket = reply.raw.socket;
@@ -112,7 +112,7 @@ async function playGraphFault(rt: SimulatorRuntime, reply: FastifyReply, f: Grap
 }
 
 /** The call a /calls request names or created, if any (for the call's action log). */
-function callOf(rt: SimulatorRuntime, number: BusinessNumber, req: CallsRequest, answer: unknown): SimulatedCall | undefined {
+export function callOf(rt: SimulatorRuntime, number: BusinessNumber, req: CallsRequest, answer: unknown): SimulatedCall | undefined {
   const id = req.action === 'connect'
     ? ((answer as { calls?: Array<{ id?: string }> } | undefined)?.calls?.[0]?.id)
     : req.callId;
@@ -158,7 +158,7 @@ async function handleCallsRequest(rt: SimulatorRuntime, req: GraphRequest, reply
   return playGraphFault(rt, reply, fault);
 }
 
-function readUserAddress(value: unknown, param: string): string {
+export function readUserAddress(value: unknown, param: string): string {
   if (value === undefined || value === '') throw invalidParameter(`The parameter ${param} is required.`);
   if (typeof value !== 'string' || !(/^\+?[0-9]{5,20}$/.test(value) || isBsuid(value))) {
     throw invalidParameter(`Param ${param} must be a WhatsApp user's phone number (digits) or business-scoped user id.`);
@@ -167,7 +167,7 @@ function readUserAddress(value: unknown, param: string): string {
 }
 
 /** POST /messages: a call_permission_request is counted and answered per the user's rule (docs/whatsapp-calling.md#permission-requests). */
-function handleMessage(rt: SimulatorRuntime, number: BusinessNumber, body: unknown): unknown {
+export function handleMessage(rt: SimulatorRuntime, number: BusinessNumber, body: unknown): unknown {
   if (!isObject(body)) throw invalidParameter('The request body must be a JSON object.');
   if (body['messaging_product'] === undefined) throw invalidParameter('The parameter messaging_product is required.');
   if (body['messaging_product'] !== 'whatsapp') throw invalidParameter('Param messaging_product must be one of {whatsapp}.');
@@ -203,20 +203,25 @@ function handleMessage(rt: SimulatorRuntime, number: BusinessNumber, body: unkno
   };
 }
 
+/** The call_permissions answer for one user (docs/whatsapp-calling.md#permissions). */
+export function describeCallPermission(rt: SimulatorRuntime, number: BusinessNumber, address: string): Record<string, unknown> {
+  const user = rt.users.resolve(address);
+  const body = rt.permissions.describe(number.identity.phoneNumberId, user);
+  // An uncallable number reports no_permission rather than an error (docs/whatsapp-calling.md#permissions).
+  if (user.rule.behaviour === 'not_on_whatsapp') {
+    body['permission'] = { status: 'no_permission' };
+    for (const a of body['actions'] as Array<Record<string, unknown>>) a['can_perform_action'] = false;
+  }
+  return body;
+}
+
 export function registerGraphRoutes(app: FastifyInstance, rt: SimulatorRuntime): void {
   app.post('/:version/:id/calls', (req: GraphRequest, reply: FastifyReply) => handleCallsRequest(rt, req, reply));
 
   app.get('/:version/:id/call_permissions', graphHandler(rt, async (req, number) => {
     const q = req.query;
     const param = q['user_wa_id'] !== undefined ? 'user_wa_id' : 'recipient';
-    const user = rt.users.resolve(readUserAddress(q[param], param));
-    const body = rt.permissions.describe(number.identity.phoneNumberId, user);
-    // An uncallable number reports no_permission rather than an error (docs/whatsapp-calling.md#permissions).
-    if (user.rule.behaviour === 'not_on_whatsapp') {
-      body['permission'] = { status: 'no_permission' };
-      for (const a of body['actions'] as Array<Record<string, unknown>>) a['can_perform_action'] = false;
-    }
-    return body;
+    return describeCallPermission(rt, number, readUserAddress(q[param], param));
   }));
 
   app.get('/:version/:id/settings', graphHandler(rt, async (req, number) => ({

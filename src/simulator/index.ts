@@ -6,6 +6,7 @@ import {
   loadSimulatorConfig, parseSimulatorConfig, type SimulatorConfig, type SimulatorConfigInput,
 } from './config.js';
 import { registerControlRoutes } from './control-routes.js';
+import { registerDialectRoutes } from './dialects/index.js';
 import type { FaultRequest } from './fault-plan.js';
 import { GraphError, invalidParameter } from './graph-error.js';
 import { registerGraphRoutes, sendGraphError } from './graph-routes.js';
@@ -90,6 +91,7 @@ function buildApp(rt: SimulatorRuntime, reset: () => Promise<void>): FastifyInst
     return sendGraphError(rt, reply, new GraphError(2500, undefined, `Unknown path components: ${req.url.split('?')[0]}`));
   });
   registerGraphRoutes(app, rt);
+  registerDialectRoutes(app, rt);
   registerControlRoutes(app, rt, { reset });
   return app;
 }

@@ -1,5 +1,7 @@
 import type { Logger } from '../logging.js';
 import { CallStore } from './call-state.js';
+import type { DialectSecrets } from './dialects/dialect-config.js';
+import { webhookShapeFor } from './dialects/webhook-shapes.js';
 import { resolveNumberSecrets, type SimNumberConfig, type SimulatorConfig } from './config.js';
 import { FaultPlan } from './fault-plan.js';
 import { IdFactory } from './ids.js';
@@ -18,6 +20,8 @@ export interface BusinessNumber {
   identity: BusinessIdentity;
   accessToken: string;
   target: WebhookTarget;
+  /** Credentials of the number's dialect (dialects/dialect-config.ts). */
+  dialectSecrets: DialectSecrets;
 }
 
 export interface SimulatorRuntime {
@@ -61,7 +65,8 @@ export function buildRuntime(
       config: n,
       identity: { wabaId: n.waba_id ?? defaultWabaId(n.phone_number_id), phoneNumberId: n.phone_number_id, displayNumber: n.display_number },
       accessToken: s.accessToken,
-      target: { url: n.webhook_url, appSecret: s.appSecret },
+      target: { url: n.webhook_url, appSecret: s.appSecret, ...webhookShapeFor(n, s.dialect) },
+      dialectSecrets: s.dialect,
     });
   }
   return {

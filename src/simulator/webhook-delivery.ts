@@ -46,7 +46,20 @@ export function backdated(payload: unknown, seconds: number): unknown {
   return copy;
 }
 
-export interface WebhookTarget { url: string; appSecret: string }
+export interface WebhookTarget {
+  url: string;
+  appSecret: string;
+  /** Another provider's event format and headers (dialects/webhook-shapes.ts); absent: Meta's. */
+  shape?: WebhookShape;
+}
+
+/** How a dialect sends what Meta would send as a webhook. */
+export interface WebhookShape {
+  /** The body for a Meta-shaped payload; undefined when the dialect sends no such event. */
+  body(payload: unknown): unknown;
+  /** Headers for the serialised body, instead of Meta's signature header. */
+  headers(raw: Buffer): Record<string, string>;
+}
 
 export interface DeliveryRecord {
   seq: number;
@@ -82,7 +95,7 @@ export interface WebhookDeliveryOptions {
   log: Logger;
 }
 
-interface Job { target: WebhookTarget; raw: Buffer; signature: string; record: DeliveryRecord; copies: number }
+interface Job { target: WebhookTarget; raw: Buffer; signature: string; record: DeliveryRecord; copies: number; headers?: Record<string, string> }
 
 export class WebhookDelivery {
   private readonly queues = new Map<string, Promise<void>>();
@@ -110,7 +123,9 @@ export class WebhookDelivery {
   /** Serialises, signs and schedules one webhook. The returned record is updated as delivery proceeds. */
   send(target: WebhookTarget, payload: unknown, info: { kind: WebhookKind; summary: string; callId?: string }): DeliveryRecord {
     const decision = this.opts.faults.decide(info.kind);
-    const raw = serialiseLikeMeta(decision.lateByS > 0 ? backdated(payload, decision.lateByS) : payload);
+    const late = decision.lateByS > 0 ? backdated(payload, decision.lateByS) : payload;
+    const shaped = target.shape ? target.shape.body(late) : late;
+    const raw = serialiseLikeMeta(shaped ?? null);
     const record: DeliveryRecord = {
       seq: ++this.seq, kind: info.kind, summary: info.summary, url: target.url, createdAt: this.opts.clock(),
       outcome: 'pending', attempts: 0, httpStatuses: [], copiesDelivered: 0, faults: [],
@@ -118,9 +133,10 @@ export class WebhookDelivery {
     };
     this.records.push(record);
     if (this.records.length > this.opts.keep) this.records.splice(0, this.records.length - this.opts.keep);
-    if (decision.drop || this.closed) {
+    if (decision.drop || this.closed || shaped === undefined) {
       record.outcome = 'dropped';
       if (decision.drop) record.faults.push('drop');
+      if (shaped === undefined) record.error = 'no such event in this dialect';
       this.log.debug({ seq: record.seq, summary: record.summary }, 'webhook dropped (fault)');
       return record;
     }
@@ -128,7 +144,9 @@ export class WebhookDelivery {
     if (decision.delayMs > 0) record.faults.push(`delay:${decision.delayMs}`);
     if (decision.reorder) record.faults.push('reorder');
     if (decision.lateByS > 0) record.faults.push(`late:${decision.lateByS}s`);
-    const job: Job = { target, raw, signature: signWebhookBody(raw, target.appSecret), record, copies: decision.duplicate ? 2 : 1 };
+    const job: Job = target.shape
+      ? { target, raw, signature: '', headers: target.shape.headers(raw), record, copies: decision.duplicate ? 2 : 1 }
+      : { target, raw, signature: signWebhookBody(raw, target.appSecret), record, copies: decision.duplicate ? 2 : 1 };
     const dispatch = () => (decision.reorder ? this.hold(job) : this.enqueue(job, true));
     if (decision.delayMs > 0) {
       this.scheduled += 1;
@@ -213,7 +231,7 @@ export class WebhookDelivery {
           dispatcher: this.agent,
           // Meta gives up after ~20 s (docs/whatsapp-calling.md#delivery); undici's own timers are too coarse for short test timeouts.
           signal: attemptAbort.signal,
-          headers: {
+          headers: job.headers ? { 'content-type': 'application/json', ...job.headers } : {
             'content-type': 'application/json',
             'x-hub-signature-256': job.signature,
             'user-agent': 'facebookexternalua',

@@ -4,9 +4,16 @@ import { noteRefusal } from '../http/refusals.js';
 import type { Logger } from '../logging.js';
 import type { Metrics } from '../metrics.js';
 
-/** Checks a delivery's signature over the raw body bytes (Meta: X-Hub-Signature-256). */
+/** Request headers as Node gives them: lower-case names. */
+export type DeliveryHeaders = Readonly<Record<string, string | string[] | undefined>>;
+
+/**
+ * Checks a delivery's signature over the raw body bytes (Meta: X-Hub-Signature-256). `headers` are
+ * all the request's headers, for a verifier that needs more than one (360dialog: a signature and a
+ * static token).
+ */
 export interface DeliveryVerifier {
-  verify(rawBody: Buffer, signatureHeader: string | undefined): boolean;
+  verify(rawBody: Buffer, signatureHeader: string | undefined, headers?: DeliveryHeaders): boolean;
 }
 
 export interface WebhookIngressOptions {
@@ -67,7 +74,7 @@ export async function registerWebhookIngress(app: FastifyInstance, opts: Webhook
     scope.post(opts.path, async (req: FastifyRequest, reply: FastifyReply) => {
       const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       const sig = req.headers[opts.signatureHeader];
-      if (!opts.verifier.verify(raw, typeof sig === 'string' ? sig : undefined)) {
+      if (!opts.verifier.verify(raw, typeof sig === 'string' ? sig : undefined, req.headers)) {
         opts.metrics.webhookDeliveries.inc({ outcome: 'bad_signature' });
         noteRefusal(req, {
           reason: 'bad_signature', message: 'webhook signature missing or wrong: 401, body not processed',

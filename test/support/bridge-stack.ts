@@ -5,6 +5,8 @@ import { trunkSchema, type TrunkConfig } from '../../src/config/schema.js';
 import { createSimulator, parseSimulatorConfig, type Simulator, type SimulatorConfigInput } from '../../src/simulator/index.js';
 import type { SimulatedMediaFactory } from '../../src/simulator/media/types.js';
 import { freeTcpPort } from './ports.js';
+import type { ProviderName } from '../../src/config/provider-capabilities.js';
+import { bridgeNumberFor, bridgeSecretsFor, simNumberFor } from './provider-wiring.js';
 
 export const PNID = '105615555715855';
 export const BUSINESS_NUMBER = '15551112222';
@@ -34,12 +36,15 @@ export async function startBridgeStack(opts: {
   calls?: Record<string, unknown>;
   timing?: SimulatorConfigInput['timing'];
   logger?: Logger;
+  /** The provider carrying the number (simulator dialect + bridge adapter); default meta. */
+  provider?: ProviderName;
 }): Promise<BridgeStack> {
   const logger = opts.logger ?? pino({ level: process.env['WATRUNK_TEST_LOG'] ?? 'silent' });
   const bridgePort = await freeTcpPort();
   const sim = createSimulator(parseSimulatorConfig({
     http: { host: '127.0.0.1', port: 0 },
-    numbers: [{ phone_number_id: PNID, display_number: BUSINESS_NUMBER, access_token: SECRETS.token, app_secret: SECRETS.appSecret, webhook_url: `http://127.0.0.1:${bridgePort}/webhooks/whatsapp` }],
+    numbers: [opts.provider ? simNumberFor(opts.provider, bridgePort)
+      : { phone_number_id: PNID, display_number: BUSINESS_NUMBER, access_token: SECRETS.token, app_secret: SECRETS.appSecret, webhook_url: `http://127.0.0.1:${bridgePort}/webhooks/whatsapp` }],
     users: opts.users,
     media: { mode: opts.simMedia.mode, tone_hz: 440, listen_hz: [1000] },
     ...(opts.timing ? { timing: opts.timing } : {}),
@@ -49,20 +54,27 @@ export async function startBridgeStack(opts: {
   const config = validateConfig({
     http: { host: '127.0.0.1', port: bridgePort },
     internal_http: { host: '127.0.0.1', port: await freeTcpPort() },
-    numbers: [{ name: 'demo', phone_number_id: PNID, display_number: BUSINESS_NUMBER, access_token_env: 'T', base_url: simUrl, ...(opts.inbound ? { inbound: opts.inbound } : {}) }],
+    numbers: [{
+      ...(opts.provider ? bridgeNumberFor(opts.provider, simUrl) : { name: 'demo', phone_number_id: PNID, display_number: BUSINESS_NUMBER, access_token_env: 'T', base_url: simUrl }),
+      ...(opts.inbound ? { inbound: opts.inbound } : {}),
+    }],
     ...(opts.drachtio ? {
       drachtio: { host: opts.drachtio.host, port: opts.drachtio.port },
       rtpengine: { engines: [{ host: '127.0.0.1', port: 1 }] }, // replaced by opts.media
       trunks: [trunkDoc],
     } : {}),
-    calls: { media_poll_ms: 50, ...opts.calls },
+    // The bridge shares this process with WebRTC peers and tone detectors, whose work shows as
+    // event-loop delay: the delay limit of load shedding is off here (docs/sip.md#overload).
+    calls: { media_poll_ms: 50, overload: { max_event_loop_lag_ms: 0 }, ...opts.calls },
   });
   const bridge = await startBridge({
     file: 'test',
     config,
     secrets: {
-      verifyToken: SECRETS.verifyToken, appSecret: SECRETS.appSecret,
-      accessTokens: new Map([['demo', SECRETS.token]]), trunkPasswords: new Map(),
+      ...(opts.provider ? bridgeSecretsFor(opts.provider) : {
+        verifyToken: SECRETS.verifyToken, appSecret: SECRETS.appSecret, accessTokens: new Map([['demo', SECRETS.token]]),
+      }),
+      trunkPasswords: new Map(),
       ...(opts.drachtio ? { drachtioSecret: opts.drachtio.secret } : {}),
     },
   }, { logger, ...(opts.media ? { media: opts.media } : {}), ...(opts.dialer ? { dialer: opts.dialer } : {}) });

@@ -66,7 +66,7 @@ export async function startFakePbxBridge(opts: {
       inbound: { target: 'sip:{to}@127.0.0.1:5080' },
     }],
     // Fake media has no packet counters: no dead-peer watch.
-    calls: { pbx_media_timeout_s: 0, whatsapp_media_timeout_s: 0, media_poll_ms: 20 },
+    calls: { pbx_media_timeout_s: 0, whatsapp_media_timeout_s: 0, media_poll_ms: 20, overload: { max_event_loop_lag_ms: 0 } },
     ...opts.config,
   });
   const bridge = await startBridge({

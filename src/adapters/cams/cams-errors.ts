@@ -27,7 +27,8 @@ export class CamsProviderError extends ProviderError {
     readonly category: CamsErrorCategory,
     fields: ProviderError['fields'],
   ) {
-    super(message, 'api', fields);
+    // The provider-neutral category src/calls/failure-mapping.ts reads (it knows no CAMS codes).
+    super(message, 'api', category === 'config' || category === 'rate_limited' ? { ...fields, category } : fields);
   }
   /** Alibaba's string Code, e.g. "SignatureDoesNotMatch" (also in fields.type). */
   get camsCode(): string | undefined { return this.fields.type; }
@@ -118,11 +119,15 @@ function fromEnvelope(
 ): CamsProviderError {
   const message = scrubSecrets(env.message ?? 'no message', secrets);
   const traceId = env.requestId ?? headerRequestId;
+  // A numeric Code is taken for Meta's own error code passed through (unverified:
+  // docs/providers.md#alibaba-cloud-cams), so the SIP answer is Meta's row of the error table.
+  const metaCode = env.code !== undefined && /^[0-9]{1,9}$/.test(env.code) ? Number(env.code) : undefined;
   return new CamsProviderError(
     `CAMS ${operation} failed: HTTP ${httpStatus}, code ${scrubSecrets(env.code ?? '', secrets)}: ${message}`,
     classifyCamsFailure(env.code, httpStatus),
     {
       httpStatus, operation, type: scrubSecrets(env.code ?? '', secrets),
+      ...(metaCode !== undefined && { code: metaCode }),
       ...(env.details !== undefined && { details: scrubSecrets(env.details, secrets) }),
       ...(traceId !== undefined && { traceId }),
     },

@@ -111,5 +111,5 @@ export function conceptoMovilNetworkError(op: ConceptoMovilOperation, err: unkno
  * 'unsupported', so the admin API and CLI show the message as a provider refusal.
  */
 export function conceptoMovilUnsupported(op: ConceptoMovilOperation, why: string): ProviderError {
-  return new ProviderError(`${PROVIDER} ${op}: ${why}`, 'api', { operation: op, type: 'unsupported' });
+  return new ProviderError(`${PROVIDER} ${op}: ${why}`, 'api', { operation: op, type: 'unsupported', category: 'unsupported' });
 }

@@ -30,6 +30,7 @@ export interface MetaNumberDeps {
 
 /** The Meta Cloud API ports for one business number. */
 export function createMetaNumber(config: NumberConfig, accessToken: string, deps: MetaNumberDeps): MetaNumber {
+  if (config.phone_number_id === undefined) throw new Error(`number ${config.name}: Meta's Graph API needs phone_number_id`);
   const shared = deps.graphClient;
   if (shared && shared.origin !== new URL(config.base_url).origin) {
     throw new Error(`number ${config.name}: shared Graph client is for ${shared.origin}, not ${config.base_url}`);

@@ -13,6 +13,17 @@ export type ProviderErrorKind =
   /** The provider answered 2xx but the body was not what the API promises. */
   | 'protocol';
 
+/**
+ * How a failure is to be treated whatever the provider's own codes, for providers whose errors are
+ * not Meta's numeric codes (docs/providers.md). Orthogonal to the kind: a CAMS signature error is
+ * an `api` answer of category `config`.
+ *  config        the deployment is wrong (credentials, signature, clock, account permissions): loud,
+ *                never retried, the same SIP answer as Meta's auth errors.
+ *  rate_limited  the provider throttles: the same SIP answer as Meta's rate limit, with Retry-After.
+ *  unsupported   the provider does not offer the operation (refused before anything was sent).
+ */
+export type ProviderFailureCategory = 'config' | 'rate_limited' | 'unsupported';
+
 export class ProviderError extends Error {
   override readonly name = 'ProviderError';
   constructor(
@@ -30,6 +41,8 @@ export class ProviderError extends Error {
       traceId?: string;
       /** The action or operation that failed, e.g. "connect". */
       operation?: string;
+      /** Set by adapters whose provider does not speak in Meta's codes (see ProviderFailureCategory). */
+      category?: ProviderFailureCategory;
     } = {},
   ) {
     super(message);

@@ -1,6 +1,6 @@
 /**
  * The ports the call logic uses to talk to WhatsApp. One instance is bound to one business number;
- * adapters (src/adapters/meta, later 360dialog, CAMS, Concepto Móvil) implement them.
+ * adapters (src/adapters/meta, d360, cams, conceptomovil; chosen per number in src/providers) implement them.
  * Every method rejects with ProviderError on failure.
  */
 

@@ -101,7 +101,8 @@ export async function registerAdminApi(app: FastifyInstance, opts: AdminApiOptio
         if (err instanceof UnknownNumberError) return reply.code(404).send({ error: err.message });
         if (err instanceof BadRequest) return reply.code(400).send({ error: err.message });
         if (err instanceof ProviderError) {
-          return reply.code(502).send({ error: err.message, ...(err.code !== undefined && { code: err.code }), ...(err.traceId && { traceId: err.traceId }) });
+          // Something the number's provider does not offer (docs/providers.md) is a conflict, not a gateway failure.
+          return reply.code(err.fields.category === 'unsupported' ? 409 : 502).send({ error: err.message, ...(err.code !== undefined && { code: err.code }), ...(err.traceId && { traceId: err.traceId }) });
         }
         if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return reply.code(err.statusCode).send({ error: err.message });
         plane.logger.error({ err: { message: err.message, name: err.name }, url: req.url.split('?')[0] }, 'admin API request failed');

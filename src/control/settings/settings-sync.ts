@@ -1,10 +1,12 @@
 import type { NumberConfig } from '../../config/schema.js';
 import type { Logger } from '../../logging.js';
 import { validateCallingSettings } from '../../calling-settings/validation.js';
+import { numberKey } from '../../calls/number-directory.js';
+import { settingsRefusal } from '../../config/provider-capabilities.js';
 import type { WhatsAppSettings } from '../../calls/ports/whatsapp-provider.js';
 import { liveCalling } from './live-settings.js';
 import type { Restriction, RestrictionsBoard } from './restrictions-board.js';
-import { diffCalling, type SettingsChange } from './settings-diff.js';
+import { APPLY_ORDER, diffCalling, type SettingsChange } from './settings-diff.js';
 import { compareSipMode, type SipModeMonitor, type SipModeReport } from '../sip/sip-mode-check.js';
 
 /**
@@ -20,7 +22,9 @@ export interface SettingsTarget {
 
 export interface SettingsView {
   number: string;
+  /** Meta's phone_number_id, or the display number for a provider without one (numberKey). */
   phoneNumberId: string;
+  provider: NumberConfig['provider'];
   mode: 'api' | 'sip';
   /** Meta's live `calling` object (never with SIP passwords). */
   calling: Record<string, unknown>;
@@ -33,6 +37,8 @@ export interface SettingsDiff {
   /** False when the number has no `calling` block in the config: nothing is managed. */
   declared: boolean;
   changes: SettingsChange[];
+  /** Why the live settings could not be read (a write-only provider): `changes` is then every declared key. */
+  liveUnknown?: string;
 }
 
 export interface AppliedChange extends SettingsChange {
@@ -50,6 +56,8 @@ export interface ApplyResult {
   changes: AppliedChange[];
   /** What still differs after applying (read back from Meta); empty on success. */
   remaining: SettingsChange[];
+  /** Said when what was sent could not be read back (a write-only provider). */
+  note?: string;
 }
 
 export interface SettingsDeps {
@@ -66,12 +74,22 @@ export async function getSettings(n: SettingsTarget, deps: SettingsDeps): Promis
   const report = compareSipMode(n.config.name, n.config.mode, calling);
   deps.monitor?.record(report);
   const restrictions = deps.board ? deps.board.active(n.config.name) : [];
-  return { number: n.config.name, phoneNumberId: n.config.phone_number_id, mode: n.config.mode, calling, restrictions, sipMode: report };
+  return {
+    number: n.config.name, phoneNumberId: numberKey(n.config), provider: n.config.provider, mode: n.config.mode, calling, restrictions, sipMode: report,
+  };
+}
+
+/** Every declared key as an update, in APPLY_ORDER: for a provider whose live settings cannot be read. */
+function declaredUpdates(desired: Record<string, unknown>, why: string): SettingsChange[] {
+  return APPLY_ORDER.filter((key) => Object.hasOwn(desired, key))
+    .map((key) => ({ key, live: undefined, desired: desired[key], update: { [key]: desired[key] }, notes: [why] }));
 }
 
 export async function diffSettings(n: SettingsTarget): Promise<SettingsDiff> {
   const desired = n.config.calling;
   if (!desired) return { number: n.config.name, declared: false, changes: [] };
+  const unreadable = settingsRefusal(n.config.provider, 'read');
+  if (unreadable) return { number: n.config.name, declared: true, changes: declaredUpdates(desired, 'live value unknown: sent as declared'), liveUnknown: unreadable };
   const live = await liveCalling(n.settings);
   return { number: n.config.name, declared: true, changes: diffCalling(desired, live, n.config.mode) };
 }
@@ -93,6 +111,9 @@ export async function applySettings(n: SettingsTarget, opts: { dryRun: boolean }
   if (opts.dryRun || diff.changes.length === 0) {
     return { ...base, ok: true, changes: diff.changes.map((c) => ({ ...c, applied: false })), remaining: diff.changes };
   }
+  // CAMS: no API changes calling settings; refused before anything is sent, saying where to change them.
+  const unwritable = settingsRefusal(n.config.provider, 'write');
+  if (unwritable) return { ...base, ok: false, refused: [unwritable], changes: diff.changes.map((c) => ({ ...c, applied: false })), remaining: diff.changes };
   const changes: AppliedChange[] = [];
   let failed = false;
   for (const c of diff.changes) {
@@ -107,6 +128,9 @@ export async function applySettings(n: SettingsTarget, opts: { dryRun: boolean }
       log.error({ key: c.key, error }, 'calling setting update failed: later updates not sent');
       changes.push({ ...c, applied: false, error });
     }
+  }
+  if (diff.liveUnknown) {
+    return { ...base, ok: !failed, changes, remaining: [], note: `${diff.liveUnknown}: what was sent cannot be read back` };
   }
   const remaining = (await diffSettings(n)).changes;
   return { ...base, ok: !failed && remaining.length === 0, changes, remaining };

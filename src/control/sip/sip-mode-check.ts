@@ -3,6 +3,7 @@ import type { CheckResult } from '../../http/readiness.js';
 import type { Logger } from '../../logging.js';
 import type { WhatsAppSettings } from '../../calls/ports/whatsapp-provider.js';
 import { sipStatusForMode } from '../../config/desired-calling.js';
+import { PROVIDER_CAPABILITIES } from '../../config/provider-capabilities.js';
 import type { ControlMetrics } from '../control-metrics.js';
 import type { RestrictionsBoard } from '../settings/restrictions-board.js';
 import { liveCalling } from '../settings/live-settings.js';
@@ -105,6 +106,11 @@ export async function checkSipModes(
   deps: { monitor: SipModeMonitor; board?: RestrictionsBoard; cancelled?: () => boolean },
 ): Promise<SipModeReport[]> {
   return Promise.all(numbers.map(async (n) => {
+    const caps = PROVIDER_CAPABILITIES[n.config.provider];
+    if (!caps.sipMode) {
+      // The config allows only mode api for these: nothing to compare, nothing to read.
+      return deps.monitor.record({ number: n.config.name, configured: n.config.mode, state: 'match', detail: `${caps.label} has no SIP mode: api only` });
+    }
     try {
       const calling = await liveCalling(n.settings);
       deps.board?.noteSettings(n.config.name, calling);

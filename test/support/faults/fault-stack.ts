@@ -19,6 +19,8 @@ import { inviteFrom } from '../fakes/fake-pbx-invite.js';
 import { FakePbxUasLeg } from '../fakes/fake-pbx-uas-leg.js';
 import { freeTcpPort } from '../ports.js';
 import { metricValue } from './metrics-text.js';
+import type { ProviderName } from '../../../src/config/provider-capabilities.js';
+import { bridgeNumberFor, bridgeSecretsFor, simNumberFor } from '../provider-wiring.js';
 
 export const PNID = '105615555715855';
 export const BUSINESS_NUMBER = '15551112222';
@@ -42,6 +44,10 @@ export interface FaultStackOptions {
   dialer?: PbxDialer;
   drachtio?: { host: string; port: number; secret: string };
   logger?: Logger;
+  /** The provider carrying the number: the simulator speaks its dialect, the bridge uses its adapter (default meta). */
+  provider?: ProviderName;
+  /** The bridge gets a credential the provider refuses (error-mapping tests). */
+  wrongCredentials?: boolean;
 }
 
 export interface FaultStack {
@@ -76,10 +82,12 @@ export function webrtcFakeMedia(): FakeMediaEngine {
 export async function startFaultStack(opts: FaultStackOptions = {}): Promise<FaultStack> {
   const logger = opts.logger ?? pino({ level: process.env['WATRUNK_TEST_LOG'] ?? 'silent' });
   const bridgePort = await freeTcpPort();
+  const provider = opts.provider;
   const sim = createSimulator(parseSimulatorConfig({
     ...opts.sim,
     http: { host: '127.0.0.1', port: 0 },
-    numbers: [{ phone_number_id: PNID, display_number: BUSINESS_NUMBER, access_token: SECRETS.token, app_secret: SECRETS.appSecret, webhook_url: `http://127.0.0.1:${bridgePort}/webhooks/whatsapp` }],
+    numbers: [provider ? simNumberFor(provider, bridgePort)
+      : { phone_number_id: PNID, display_number: BUSINESS_NUMBER, access_token: SECRETS.token, app_secret: SECRETS.appSecret, webhook_url: `http://127.0.0.1:${bridgePort}/webhooks/whatsapp` }],
   }), { logger, ...(opts.simMedia ? { media: opts.simMedia } : {}) });
   const { url: simUrl } = await sim.listen();
   const media = opts.media ?? webrtcFakeMedia();
@@ -89,7 +97,8 @@ export async function startFaultStack(opts: FaultStackOptions = {}): Promise<Fau
     http: { host: '127.0.0.1', port: bridgePort },
     internal_http: { host: '127.0.0.1', port: await freeTcpPort() },
     numbers: [{
-      name: 'demo', phone_number_id: PNID, display_number: BUSINESS_NUMBER, access_token_env: 'T', base_url: simUrl,
+      ...(provider ? bridgeNumberFor(provider, simUrl)
+        : { name: 'demo', phone_number_id: PNID, display_number: BUSINESS_NUMBER, access_token_env: 'T', base_url: simUrl }),
       inbound: { target: 'sip:{to}@127.0.0.1:5080' }, ...opts.number,
     }],
     ...(opts.drachtio ? {
@@ -99,14 +108,17 @@ export async function startFaultStack(opts: FaultStackOptions = {}): Promise<Fau
     } : {}),
     ...(opts.webhook ? { webhook: opts.webhook } : {}),
     // Fake media has no packet counters: the dead-peer watch is off unless a test turns it on.
-    calls: { pbx_media_timeout_s: 0, whatsapp_media_timeout_s: 0, media_poll_ms: 20, no_answer_timeout_s: 5, ...opts.calls },
+    // In-process with the test's peers: the event-loop delay limit of load shedding is off here.
+    calls: { pbx_media_timeout_s: 0, whatsapp_media_timeout_s: 0, media_poll_ms: 20, no_answer_timeout_s: 5, overload: { max_event_loop_lag_ms: 0 }, ...opts.calls },
   });
   const bridge = await startBridge({
     file: 'test',
     config,
     secrets: {
-      verifyToken: SECRETS.verifyToken, appSecret: SECRETS.appSecret,
-      accessTokens: new Map([['demo', SECRETS.token]]), trunkPasswords: new Map(),
+      ...(provider ? bridgeSecretsFor(provider, { wrongCredentials: opts.wrongCredentials === true }) : {
+        verifyToken: SECRETS.verifyToken, appSecret: SECRETS.appSecret, accessTokens: new Map([['demo', SECRETS.token]]),
+      }),
+      trunkPasswords: new Map(),
       ...(opts.drachtio ? { drachtioSecret: opts.drachtio.secret } : {}),
     },
   }, { logger, media, ...(opts.drachtio ? {} : { dialer: opts.dialer ?? fakeDialer }) });
