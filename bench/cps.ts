@@ -27,13 +27,15 @@ const SIDES = env('BENCH_SIDES', 'watrunk,bare').split(',');
 /** Write a V8 CPU profile of watrunk (and the simulator) into this directory (open in Chrome DevTools); BENCH_NODE_FLAGS adds any node flags (e.g. --trace-gc). */
 const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
 const SETTLE_MS = 3_000;
+/** Rest after the ladder before watrunk's RSS is read again (V8 gives memory back on idle GCs). */
+const RSS_SETTLE_S = Number(env('BENCH_RSS_SETTLE_S', '30'));
 const MAX_FAILED_PCT = 0.1;
 const MIN_ACHIEVED = 0.95;
 
 exitIfCannotRun('bench:cps');
 
 type Side = 'watrunk' | 'bare';
-interface Row { side: Side; step: LoadStep; cpu: Record<string, number>; rss: Record<string, number>; loopLagP99Ms?: number; passed: boolean }
+interface Row { side: Side; step: LoadStep; cpu: Record<string, number>; rss: Record<string, number>; loopLagP99Ms?: number; shed?: number; passed: boolean }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const teardown = new Teardown();
@@ -82,12 +84,14 @@ async function main(): Promise<void> {
   console.log('side     offered achieved failed%   p50ms   p99ms  lag99ms  CPU% (RSS) per process');
 
   const rows: Row[] = [];
+  let rssWarm: number | undefined;
   const alive: Record<Side, boolean> = { watrunk: SIDES.includes('watrunk'), bare: SIDES.includes('bare') };
   for (const [i, rate] of LADDER.entries()) {
     const order: Side[] = i % 2 === 0 ? ['watrunk', 'bare'] : ['bare', 'watrunk'];
     for (const side of order) {
       if (!alive[side]) continue;
-      if (side === 'watrunk') await stack.metrics(); // resets the event-loop lag histogram
+      // The scrape before the step restarts the event-loop delay histogram and gives the shed count.
+      const shedBefore = side === 'watrunk' ? metricValue(await stack.metrics(), 'watrunk_call_failures_total', { cause: 'overload' }) : 0;
       const before = procs[side].sample();
       const step = await runLoadStep({ target: target[side], rate, seconds: STEP_S, holdMs: HOLD_MS, localPort: await freeSipPort() });
       const after = procs[side].sample();
@@ -97,18 +101,23 @@ async function main(): Promise<void> {
         cpu[name] = cpuPercent(before.get(name) as ProcessSample, after.get(name) as ProcessSample);
         rss[name] = after.get(name)?.rssBytes ?? NaN;
       }
-      const loopLagP99Ms = side === 'watrunk' ? metricValue(await stack.metrics(), 'watrunk_nodejs_eventloop_lag_p99_seconds') * 1000 : undefined;
+      const text = side === 'watrunk' ? await stack.metrics() : '';
+      const loopLagP99Ms = side === 'watrunk' ? metricValue(text, 'watrunk_nodejs_eventloop_lag_p99_seconds') * 1000 : undefined;
+      /** Calls refused by load shedding (503 + Retry-After, docs/sip.md#overload) in this step. */
+      const shed = side === 'watrunk' ? metricValue(text, 'watrunk_call_failures_total', { cause: 'overload' }) - shedBefore : undefined;
       const passed = step.failedPct <= MAX_FAILED_PCT && step.achievedCps >= MIN_ACHIEVED * rate;
-      rows.push({ side, step, cpu, rss, ...(loopLagP99Ms !== undefined ? { loopLagP99Ms } : {}), passed });
+      rows.push({ side, step, cpu, rss, ...(loopLagP99Ms !== undefined ? { loopLagP99Ms } : {}), ...(shed !== undefined ? { shed } : {}), passed });
       const perProc = Object.keys(cpu).map((n) => `${n} ${fmt(cpu[n]!)}% (${mb(rss[n]!)})`).join(', ');
-      console.log(`${side.padEnd(8)} ${String(rate).padStart(7)} ${fmt(step.achievedCps, 1).padStart(8)} ${fmt(step.failedPct, 2).padStart(7)} ${fmt(step.p50Ms, 1).padStart(7)} ${fmt(step.p99Ms, 1).padStart(7)} ${fmt(loopLagP99Ms ?? NaN, 1).padStart(8)}  ${perProc}${passed ? '' : '  FAIL'}`);
+      console.log(`${side.padEnd(8)} ${String(rate).padStart(7)} ${fmt(step.achievedCps, 1).padStart(8)} ${fmt(step.failedPct, 2).padStart(7)} ${fmt(step.p50Ms, 1).padStart(7)} ${fmt(step.p99Ms, 1).padStart(7)} ${fmt(loopLagP99Ms ?? NaN, 1).padStart(8)}  ${perProc}${shed ? `, ${shed} shed with 503` : ''}${passed ? '' : '  FAIL'}`);
       if (!passed) alive[side] = false;
       await sleep(SETTLE_MS + HOLD_MS);
+      // RSS after the first (warm-up) step: JIT code and caches in place; the end is compared with it.
+      if (side === 'watrunk' && rssWarm === undefined) rssWarm = procs.watrunk.sample().get('watrunk')!.rssBytes;
     }
     if (!alive.watrunk && !alive.bare) break;
   }
 
-  await sleep(10_000);
+  await sleep(RSS_SETTLE_S * 1000);
   const rssEnd = procs.watrunk.sample().get('watrunk')!.rssBytes;
   const maxOf = (side: Side) => Math.max(0, ...rows.filter((r) => r.side === side && r.passed).map((r) => r.step.rate));
   const wMax = maxOf('watrunk');
@@ -124,7 +133,8 @@ async function main(): Promise<void> {
   if (near !== undefined) {
     console.log(`pdd_overhead_p99_ms=${fmt(at('watrunk').step.p99Ms - at('bare').step.p99Ms, 1)} (at ${near} calls/s: watrunk p99 ${fmt(at('watrunk').step.p99Ms, 1)} ms, bare p99 ${fmt(at('bare').step.p99Ms, 1)} ms; p50 overhead ${fmt(at('watrunk').step.p50Ms - at('bare').step.p50Ms, 1)} ms)`);
   }
-  console.log(`watrunk_rss_start=${mb(rssStart)} watrunk_rss_end=${mb(rssEnd)} rss_growth_pct=${fmt(((rssEnd - rssStart) / rssStart) * 100, 1)}`);
+  const warm = rssWarm ?? rssStart;
+  console.log(`watrunk_rss_start=${mb(rssStart)} after_warmup=${mb(warm)} end=${mb(rssEnd)} (${RSS_SETTLE_S} s after the ladder) rss_growth_pct=${fmt(((rssEnd - warm) / warm) * 100, 1)} (end against after-warm-up)`);
   console.log(`ng_retransmissions=${metricValue(await stack.metrics(), 'watrunk_rtpengine_ng_retransmissions_total')}`);
   await teardown.run();
 }
