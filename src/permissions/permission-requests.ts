@@ -19,6 +19,21 @@ export interface PermissionRequestSender {
 /** Meta's error when a free-form message falls outside the 24-hour customer service window. */
 export const OUTSIDE_WINDOW_CODE = 131047;
 
+/**
+ * An approved template sent as a normal template message (docs/whatsapp-calling.md#permission-requests),
+ * to digits (`to`) or a BSUID (`recipient`). Shared by every provider that passes Meta's message
+ * body through (360dialog).
+ */
+export function permissionTemplateMessageBody(user: string, template: PermissionTemplate): Record<string, unknown> {
+  return {
+    messaging_product: 'whatsapp',
+    recipient_type: 'individual',
+    ...(isBsuid(user) ? { recipient: user } : { to: phoneDigits(user) }),
+    type: 'template',
+    template: { name: template.name, language: { code: template.language } },
+  };
+}
+
 /** The Meta Cloud API implementation: the interactive request through the port, templates directly. */
 export class MetaPermissionRequestSender implements PermissionRequestSender {
   constructor(
@@ -33,13 +48,7 @@ export class MetaPermissionRequestSender implements PermissionRequestSender {
 
   /** POST /{PNID}/messages type "template": sent as a normal template message. */
   sendTemplate(user: string, template: PermissionTemplate): Promise<{ messageId: string }> {
-    const body = {
-      messaging_product: 'whatsapp',
-      recipient_type: 'individual',
-      ...(isBsuid(user) ? { recipient: user } : { to: phoneDigits(user) }),
-      type: 'template',
-      template: { name: template.name, language: { code: template.language } },
-    };
+    const body = permissionTemplateMessageBody(user, template);
     // 'send_permission_request' is never retried (graph-retry.ts), as a billed message must not be.
     return this.graph.send(this.target, {
       operation: 'send_permission_request', method: 'POST', edge: 'messages', body, parse: parseMessageId,

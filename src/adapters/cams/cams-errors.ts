@@ -1,4 +1,5 @@
 import { ProviderError } from '../../calls/ports/whatsapp-errors.js';
+import type { ProviderErrorMapper } from '../http/provider-http-types.js';
 import type { CamsOperation } from './cams-types.js';
 
 /**
@@ -194,4 +195,14 @@ export function networkError(operation: CamsOperation, err: unknown, secrets: re
     'network',
     { operation },
   );
+}
+
+/** The errors of one CAMS request, for ProviderHttpClient. */
+export function camsErrorMapper(operation: CamsOperation, secrets: readonly (string | undefined)[]): ProviderErrorMapper {
+  return {
+    timeout: (timeoutMs) => timeoutError(operation, timeoutMs),
+    network: (err) => networkError(operation, err, secrets),
+    api: (httpStatus, bodyText, requestId) => gatewayError(operation, httpStatus, bodyText, requestId, secrets),
+    protocol: (problem, httpStatus, requestId) => protocolError(operation, problem, httpStatus, requestId, secrets),
+  };
 }

@@ -1,4 +1,5 @@
 import { ProviderError } from '../../calls/ports/whatsapp-errors.js';
+import type { ProviderErrorMapper } from '../http/provider-http-types.js';
 import { scrubSecret } from '../meta/graph-errors.js';
 import { asNonEmptyString, asRecord } from '../meta/coerce.js';
 import type { ConceptoMovilOperation } from './conceptomovil-types.js';
@@ -112,4 +113,14 @@ export function conceptoMovilNetworkError(op: ConceptoMovilOperation, err: unkno
  */
 export function conceptoMovilUnsupported(op: ConceptoMovilOperation, why: string): ProviderError {
   return new ProviderError(`${PROVIDER} ${op}: ${why}`, 'api', { operation: op, type: 'unsupported', category: 'unsupported' });
+}
+
+/** The errors of one Concepto Móvil exchange, for ProviderHttpClient (no trace id is read). */
+export function conceptoMovilErrorMapper(op: ConceptoMovilOperation, secrets: readonly string[]): ProviderErrorMapper {
+  return {
+    timeout: (timeoutMs) => conceptoMovilTimeoutError(op, timeoutMs),
+    network: (err) => conceptoMovilNetworkError(op, err, secrets),
+    api: (httpStatus, bodyText) => conceptoMovilApiError(op, httpStatus, bodyText, secrets),
+    protocol: (problem, httpStatus) => conceptoMovilProtocolError(op, problem, httpStatus, secrets),
+  };
 }

@@ -1,4 +1,5 @@
 import { ProviderError } from '../../calls/ports/whatsapp-errors.js';
+import type { ProviderErrorMapper } from '../http/provider-http-types.js';
 import { scrubSecret } from '../meta/graph-errors.js';
 import { asNonEmptyString, asRecord, type JsonRecord } from '../meta/coerce.js';
 import type { D360Operation } from './d360-types.js';
@@ -163,4 +164,14 @@ export function d360NetworkError(op: D360Operation, err: unknown, secret: string
   const causeText = asNonEmptyString(e?.cause?.message);
   const why = causeText && causeText !== text ? `${text}: ${causeText}` : text;
   return new ProviderError(scrubSecret(`${PROVIDER} ${op}: network error${code ? ` ${code}` : ''} (${why})`, secret), 'network', { operation: op });
+}
+
+/** The errors of one 360dialog request, for ProviderHttpClient. */
+export function d360ErrorMapper(op: D360Operation, secret: string): ProviderErrorMapper {
+  return {
+    timeout: (timeoutMs) => d360TimeoutError(op, timeoutMs),
+    network: (err) => d360NetworkError(op, err, secret),
+    api: (httpStatus, bodyText, traceId) => d360ApiError(op, httpStatus, bodyText, traceId, secret),
+    protocol: (problem, httpStatus, traceId) => d360ProtocolError(op, problem, httpStatus, traceId, secret),
+  };
 }

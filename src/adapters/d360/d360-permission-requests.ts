@@ -1,8 +1,7 @@
 import type { WhatsAppPermissions } from '../../calls/ports/whatsapp-provider.js';
 import type { PermissionTemplate } from '../../config/permission-policy.js';
-import type { PermissionRequestSender } from '../../permissions/permission-requests.js';
+import { permissionTemplateMessageBody, type PermissionRequestSender } from '../../permissions/permission-requests.js';
 import { parseMessageId } from '../meta/graph-responses.js';
-import { isBsuid, phoneDigits } from '../meta/meta-recipient.js';
 import type { D360Client } from './d360-client.js';
 import { D360_PATHS, type D360Target } from './d360-types.js';
 
@@ -23,13 +22,7 @@ export class D360PermissionRequestSender implements PermissionRequestSender {
   }
 
   sendTemplate(user: string, template: PermissionTemplate): Promise<{ messageId: string }> {
-    const body = {
-      messaging_product: 'whatsapp',
-      recipient_type: 'individual',
-      ...(isBsuid(user) ? { recipient: user } : { to: phoneDigits(user) }),
-      type: 'template',
-      template: { name: template.name, language: { code: template.language } },
-    };
+    const body = permissionTemplateMessageBody(user, template);
     return this.client.send(this.target, {
       operation: 'send_permission_request', method: 'POST', path: D360_PATHS.messages, body, parse: parseMessageId,
     });

@@ -1,6 +1,6 @@
 import type { CallPermission, WhatsAppPermissions } from '../../calls/ports/whatsapp-provider.js';
 import { parseCallPermission, parseMessageId } from '../meta/graph-responses.js';
-import type { PermissionRequestMessageBody } from '../meta/graph-types.js';
+import { permissionRequestMessageBody } from '../meta/meta-permissions.js';
 import { isBsuid, phoneDigits } from '../meta/meta-recipient.js';
 import type { D360Client } from './d360-client.js';
 import { D360_PATHS, type D360Target } from './d360-types.js';
@@ -30,17 +30,7 @@ export class D360Permissions implements WhatsAppPermissions {
    * billed; never retried.
    */
   async sendPermissionRequest(user: string, bodyText?: string): Promise<{ messageId: string }> {
-    const body: PermissionRequestMessageBody = {
-      messaging_product: 'whatsapp',
-      recipient_type: 'individual',
-      ...(isBsuid(user) ? { recipient: user } : { to: phoneDigits(user) }),
-      type: 'interactive',
-      interactive: {
-        type: 'call_permission_request',
-        action: { name: 'call_permission_request' },
-        ...(bodyText !== undefined && bodyText !== '' && { body: { text: bodyText } }),
-      },
-    };
+    const body = permissionRequestMessageBody(user, bodyText);
     return this.client.send(this.target, {
       operation: 'send_permission_request', method: 'POST', path: D360_PATHS.messages, body, parse: parseMessageId,
     });

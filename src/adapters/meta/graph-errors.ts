@@ -1,4 +1,5 @@
 import { ProviderError } from '../../calls/ports/whatsapp-errors.js';
+import type { ProviderErrorMapper } from '../http/provider-http-types.js';
 import type { GraphOperation } from './graph-types.js';
 
 /**
@@ -102,13 +103,6 @@ export function timeoutError(operation: GraphOperation, timeoutMs: number): Prov
   return new ProviderError(`Graph ${operation}: no answer within ${timeoutMs} ms`, 'timeout', { operation });
 }
 
-const UNDICI_TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
-
-export function isUndiciTimeout(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && UNDICI_TIMEOUT_CODES.has(code);
-}
-
 /** Connection refused/reset, DNS, TLS: the request may not have reached Graph. */
 export function networkError(operation: GraphOperation, err: unknown, secret: string): ProviderError {
   const e = err as { code?: unknown; message?: unknown; cause?: { code?: unknown; message?: unknown } } | null;
@@ -122,4 +116,14 @@ export function networkError(operation: GraphOperation, err: unknown, secret: st
     'network',
     { operation },
   );
+}
+
+/** The errors of one Graph request, for ProviderHttpClient. */
+export function graphErrorMapper(operation: GraphOperation, secret: string): ProviderErrorMapper {
+  return {
+    timeout: (timeoutMs) => timeoutError(operation, timeoutMs),
+    network: (err) => networkError(operation, err, secret),
+    api: (httpStatus, bodyText, traceId) => apiError(operation, httpStatus, bodyText, traceId, secret),
+    protocol: (problem, httpStatus, traceId) => protocolError(operation, problem, httpStatus, traceId, secret),
+  };
 }

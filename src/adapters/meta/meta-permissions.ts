@@ -5,6 +5,25 @@ import type { GraphTarget, PermissionRequestMessageBody } from './graph-types.js
 import { isBsuid, phoneDigits } from './meta-recipient.js';
 
 /**
+ * The interactive call_permission_request message (docs/whatsapp-calling.md#permission-requests),
+ * to digits (`to`) or a BSUID (`recipient`); an empty bodyText sends no body. Shared by every
+ * provider that passes Meta's message body through (360dialog).
+ */
+export function permissionRequestMessageBody(user: string, bodyText?: string): PermissionRequestMessageBody {
+  return {
+    messaging_product: 'whatsapp',
+    recipient_type: 'individual',
+    ...(isBsuid(user) ? { recipient: user } : { to: phoneDigits(user) }),
+    type: 'interactive',
+    interactive: {
+      type: 'call_permission_request',
+      action: { name: 'call_permission_request' },
+      ...(bodyText !== undefined && bodyText !== '' && { body: { text: bodyText } }),
+    },
+  };
+}
+
+/**
  * Business-initiated calling permissions (docs/whatsapp-calling.md#permissions). A user is digits
  * (user_wa_id / to) or a BSUID (recipient).
  */
@@ -24,17 +43,7 @@ export class MetaPermissions implements WhatsAppPermissions {
    * valid inside the 24 h customer-service window; billed; never retried.
    */
   async sendPermissionRequest(user: string, bodyText?: string): Promise<{ messageId: string }> {
-    const body: PermissionRequestMessageBody = {
-      messaging_product: 'whatsapp',
-      recipient_type: 'individual',
-      ...(isBsuid(user) ? { recipient: user } : { to: phoneDigits(user) }),
-      type: 'interactive',
-      interactive: {
-        type: 'call_permission_request',
-        action: { name: 'call_permission_request' },
-        ...(bodyText !== undefined && bodyText !== '' && { body: { text: bodyText } }),
-      },
-    };
+    const body = permissionRequestMessageBody(user, bodyText);
     return this.graph.send(this.target, {
       operation: 'send_permission_request', method: 'POST', edge: 'messages', body, parse: parseMessageId,
     });
