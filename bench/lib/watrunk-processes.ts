@@ -107,7 +107,7 @@ export async function startWatrunkStack(opts: WatrunkStackOptions): Promise<Watr
     rtpengine: { engines: [{ host: '127.0.0.1', port: opts.rtpenginePort }] },
     trunks: [{ name: 'sipp', sources: ['127.0.0.1'], numbers: ['bench'], max_cps: 100_000 }],
     calls: { whatsapp_media_timeout_s: 0, pbx_media_timeout_s: 0, ...opts.calls },
-    journal: { enabled: true, path: join(dir, 'calls.journal') },
+    journal: { enabled: process.env.BENCH_JOURNAL !== '0', path: join(dir, 'calls.journal') },
     admin: { token_env: 'WATRUNK_ADMIN_TOKEN', credentials_state_file: join(dir, 'sip-credentials.json') },
   }));
   const env = { ...SECRETS, WATRUNK_DRACHTIO_SECRET: opts.drachtio.secret };

@@ -224,6 +224,9 @@ const journalSchema = z.object({
   enabled: z.boolean().default(true),
   /** JSON-lines file; its directory is created. One watrunk process per file. */
   path: z.string().min(1).default('var/calls.journal'),
+  /** interval: a record counts once appended (survives a watrunk crash), fdatasync within sync_interval_ms; each_write: after its fdatasync. */
+  sync: z.enum(['interval', 'each_write']).default('interval'),
+  sync_interval_ms: z.number().int().min(10).max(10_000).default(100),
 }).strict();
 
 /**

@@ -22,7 +22,8 @@ function env(name: string): string {
 }
 
 const logger = createLogger('info');
-const journalConfig = { enabled: true, path: env('WATRUNK_CHILD_JOURNAL') };
+// The production default: a record counts once appended (kill -9 cannot undo that).
+const journalConfig = { enabled: true, path: env('WATRUNK_CHILD_JOURNAL'), sync: 'interval' as const, sync_interval_ms: 100 };
 const journal = await openCallJournal(journalConfig, logger);
 const fx = await startFakePbxBridge({
   simUrl: env('WATRUNK_CHILD_SIM_URL'), port: Number(env('WATRUNK_CHILD_PORT')), logger,

@@ -80,6 +80,33 @@ describe('FileCallJournal', () => {
     await j.close();
   });
 
+  it('sync interval: a record is in the file when record() resolves, before its fdatasync, and is synced by the interval', async () => {
+    const path = join(dir(), 'calls.journal');
+    const j = await FileCallJournal.open(path, { logger: capture().logger, sync: { mode: 'interval', intervalMs: 60_000 } });
+    const handle = (j as unknown as { handle: { datasync(): Promise<void> } }).handle;
+    let syncs = 0;
+    const real = handle.datasync.bind(handle);
+    handle.datasync = async () => { syncs++; await real(); };
+    await j.record(entry({ callId: 'wt-1', waCallId: 'wacid.1' }));
+    // What a kill -9 leaves: the kernel has the line although no fdatasync has run yet.
+    expect(syncs).toBe(0);
+    expect(readCallJournal(path).map((c) => c.callId)).toEqual(['wt-1']);
+    await j.close(); // close() syncs what the interval has not
+    expect(syncs).toBe(1);
+
+    const quick = await FileCallJournal.open(path, { logger: capture().logger, sync: { mode: 'interval', intervalMs: 20 } });
+    const h2 = (quick as unknown as { handle: { datasync(): Promise<void> } }).handle;
+    let synced = 0;
+    const real2 = h2.datasync.bind(h2);
+    h2.datasync = async () => { synced++; await real2(); };
+    await quick.record(entry({ callId: 'wt-2', waCallId: 'wacid.2' }));
+    await quick.record(entry({ callId: 'wt-3', waCallId: 'wacid.3' }));
+    const until = Date.now() + 2_000;
+    while (synced === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    expect(synced).toBe(1); // one fdatasync for both records
+    await quick.close();
+  });
+
   it('a line torn by a crash in the middle of a write is ignored', async () => {
     const path = join(dir(), 'calls.journal');
     writeFileSync(path, `${JSON.stringify({ put: entry({ callId: 'wt-1', waCallId: 'wacid.1' }) })}\n{"put":{"callId":"wt-2","wa`);
