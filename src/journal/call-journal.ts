@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeSync } from 'node:fs';
 import { mkdir, open, readFile, rename, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
@@ -109,6 +109,16 @@ async function fsyncDirectory(dir: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * Appends synchronously: a write of a few hundred bytes into the page cache takes microseconds,
+ * while FileHandle.appendFile's trip through the thread pool and its promises cost ~0.5 ms of CPU
+ * per call in the CPS profile. Only the fdatasync, which waits for the disk, stays asynchronous.
+ */
+function appendAll(fd: number, text: string): void {
+  const bytes = Buffer.from(text, 'utf8');
+  for (let off = 0; off < bytes.length;) off += writeSync(fd, bytes, off, bytes.length - off);
 }
 
 /** Replaces `path` with exactly these calls, durably. */
@@ -245,7 +255,7 @@ export class FileCallJournal implements CallJournal {
       const batch = this.queue.splice(0);
       const waiters = this.waiters.splice(0);
       try {
-        await this.handle.appendFile(batch.join(''));
+        appendAll(this.handle.fd, batch.join(''));
         if (this.sync.mode === 'each_write') await this.handle.datasync();
         else this.scheduleSync();
         this.linesSinceRewrite += batch.length;
