@@ -9,6 +9,7 @@
  * See bench/README.md.
  */
 import { metricValue } from '../test/support/faults/metrics-text.js';
+import { loopDelayP99Ms } from './lib/loop-delay.js';
 import { freeTcpPort } from '../test/support/ports.js';
 import { exitIfCannotRun, startWatrunkBench, Teardown } from './lib/bench-stack.js';
 import { InspectorClient } from './lib/inspector-client.js';
@@ -56,7 +57,7 @@ async function main(): Promise<void> {
     await sleep(WINDOW_S * 1000 - 4_000);
     const text = await stack.metrics(); // one scrape: each scrape restarts the delay histogram
     const up = metricValue(text, 'watrunk_calls_active');
-    const lagMs = metricValue(text, 'watrunk_nodejs_eventloop_lag_p99_seconds') * 1000;
+    const lagMs = loopDelayP99Ms(text);
     const scrape = await scrapeMs(stack.internalUrl);
     const mem = await inspector.memoryAfterGc();
     const step = await run;

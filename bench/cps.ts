@@ -12,6 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { cpus } from 'node:os';
 import { startDrachtioServer } from '../test/support/drachtio-server.js';
 import { metricValue } from '../test/support/faults/metrics-text.js';
+import { loopDelayP99Ms } from './lib/loop-delay.js';
 import { exitIfCannotRun, startWatrunkBench, Teardown } from './lib/bench-stack.js';
 import { cpuPercent, mb, ProcessGroup, type ProcessSample } from './lib/process-sample.js';
 import { runLoadStep, startAnsweringPbx, type LoadStep } from './lib/sipp-load.js';
@@ -102,7 +103,7 @@ async function main(): Promise<void> {
         rss[name] = after.get(name)?.rssBytes ?? NaN;
       }
       const text = side === 'watrunk' ? await stack.metrics() : '';
-      const loopLagP99Ms = side === 'watrunk' ? metricValue(text, 'watrunk_nodejs_eventloop_lag_p99_seconds') * 1000 : undefined;
+      const loopLagP99Ms = side === 'watrunk' ? loopDelayP99Ms(text) : undefined;
       /** Calls refused by load shedding (503 + Retry-After, docs/sip.md#overload) in this step. */
       const shed = side === 'watrunk' ? metricValue(text, 'watrunk_call_failures_total', { cause: 'overload' }) - shedBefore : undefined;
       const passed = step.failedPct <= MAX_FAILED_PCT && step.achievedCps >= MIN_ACHIEVED * rate;
