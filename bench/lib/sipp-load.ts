@@ -9,7 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SIPP_OK_TO_REQUEST } from '../../test/support/sipp-common.js';
-import { sippInvite } from '../../test/support/sipp-scenarios.js';
+import { sippAck2xx, sippAckFailure, sippCallerBye, sippInvite } from '../../test/support/sipp-scenarios.js';
 import { findSippBinary, startSippServer, type SippServer } from '../../test/support/sipp.js';
 import { percentile } from './process-sample.js';
 
@@ -28,55 +28,10 @@ ${invite}
   <recv response="180" optional="true" />
   <recv response="183" optional="true" />
 ${failures}
-  <recv response="200" rrs="true" rtd="1" />
-  <send>
-    <![CDATA[
-
-      ACK [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: ${FROM}
-      [last_To:]
-      [routes]
-      Call-ID: [call_id]
-      CSeq: 1 ACK
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <pause milliseconds="${holdMs}" />
-  <send retrans="500">
-    <![CDATA[
-
-      BYE [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: ${FROM}
-      [last_To:]
-      [routes]
-      Call-ID: [call_id]
-      CSeq: 2 BYE
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <recv response="200" />
+  <recv response="200" rrs="true" rtd="1" />${sippAck2xx(FROM)}
+  <pause milliseconds="${holdMs}" />${sippCallerBye(FROM, '<recv response="200" />')}
   <nop next="done" />
-  <label id="failed" />
-  <send>
-    <![CDATA[
-
-      ACK sip:+4477009[call_number]@[remote_ip]:[remote_port] SIP/2.0
-      [last_Via:]
-      From: ${FROM}
-      [last_To:]
-      Call-ID: [call_id]
-      CSeq: 1 ACK
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
+  <label id="failed" />${sippAckFailure('+4477009[call_number]', FROM)}
   <label id="done" />
 </scenario>
 `;

@@ -71,13 +71,15 @@ const LOG_MEDIA = `
       <log message="MEDIA [$mport] ([$all])" />
     </action>`;
 
-const ACK_2XX = `
+/** ACK to a 2xx: a transaction of its own (new branch) along the route set (RFC 3261 §13.2.2.4). */
+export function sippAck2xx(from = DESK_FROM): string {
+  return `
   <send>
     <![CDATA[
 
       ACK [next_url] SIP/2.0
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: "Desk 1001" <sip:1001@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      From: ${from}
       [last_To:]
       [routes]
       Call-ID: [call_id]
@@ -87,14 +89,17 @@ const ACK_2XX = `
 
     ]]>
   </send>`;
+}
 
-const ACK_FAILURE = `
+/** ACK to a final failure: part of the INVITE transaction, so the INVITE's Via (RFC 3261 §17.1.1.3). */
+export function sippAckFailure(target = '[service]', from = DESK_FROM): string {
+  return `
   <send>
     <![CDATA[
 
-      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      ACK sip:${target}@[remote_ip]:[remote_port] SIP/2.0
       [last_Via:]
-      From: "Desk 1001" <sip:1001@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      From: ${from}
       [last_To:]
       Call-ID: [call_id]
       CSeq: 1 ACK
@@ -103,14 +108,17 @@ const ACK_FAILURE = `
 
     ]]>
   </send>`;
+}
 
-const BYE = `
+/** The caller's BYE and the 200 that answers it. */
+export function sippCallerBye(from = DESK_FROM, recv200 = '<recv response="200" crlf="true" />'): string {
+  return `
   <send retrans="500">
     <![CDATA[
 
       BYE [next_url] SIP/2.0
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: "Desk 1001" <sip:1001@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      From: ${from}
       [last_To:]
       [routes]
       Call-ID: [call_id]
@@ -120,7 +128,12 @@ const BYE = `
 
     ]]>
   </send>
-  <recv response="200" crlf="true" />`;
+  ${recv200}`;
+}
+
+const ACK_2XX = sippAck2xx();
+const ACK_FAILURE = sippAckFailure();
+const BYE = sippCallerBye();
 
 
 // [branch-4]: the CANCEL is the 5th scenario step (INVITE, 100, 180, 183, CANCEL) and must carry

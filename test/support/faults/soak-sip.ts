@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SIPP_OK_TO_REQUEST } from '../sipp-common.js';
-import { sippInvite } from '../sipp-scenarios.js';
+import { sippAck2xx, sippAckFailure, sippCallerBye, sippInvite } from '../sipp-scenarios.js';
 import { writeUasScenario } from '../sipp-uas-scenarios.js';
 import { startSippServer, type SippServer } from '../sipp.js';
 
@@ -26,58 +26,13 @@ ${sippInvite({ target: '+[field0]', from: FROM })}
   <recv response="180" optional="true" />
   <recv response="183" optional="true" />
 ${failures}
-  <recv response="200" rrs="true" />
-  <send>
-    <![CDATA[
-
-      ACK [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: ${FROM}
-      [last_To:]
-      [routes]
-      Call-ID: [call_id]
-      CSeq: 1 ACK
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
+  <recv response="200" rrs="true" />${sippAck2xx(FROM)}
   <recv request="BYE" timeout="${pbxByeAfterMs}" ontimeout="pbxbye" />
 ${SIPP_OK_TO_REQUEST}
   <nop next="done" />
-  <label id="pbxbye" />
-  <send retrans="500">
-    <![CDATA[
-
-      BYE [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: ${FROM}
-      [last_To:]
-      [routes]
-      Call-ID: [call_id]
-      CSeq: 2 BYE
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <recv response="200" />
+  <label id="pbxbye" />${sippCallerBye(FROM, '<recv response="200" />')}
   <nop next="done" />
-  <label id="failed" />
-  <send>
-    <![CDATA[
-
-      ACK sip:+[field0]@[remote_ip]:[remote_port] SIP/2.0
-      [last_Via:]
-      From: ${FROM}
-      [last_To:]
-      Call-ID: [call_id]
-      CSeq: 1 ACK
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
+  <label id="failed" />${sippAckFailure('+[field0]', FROM)}
   <label id="done" />
 </scenario>
 `;
