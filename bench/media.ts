@@ -31,7 +31,8 @@ import { NgClient, type EngineAddress } from '../src/adapters/rtpengine/ng-clien
 import { freeUdpPortRange } from '../test/support/media/free-port.js';
 import { RTPENGINE_BIN, rtpengineSkipReason, startRtpengine, type RtpengineInstance } from '../test/support/media/rtpengine-process.js';
 import { endCall, mediaBothWaysMs, startCall, type BenchCall, type CallFactoryDeps, type Frames, type Mode } from './media/calls.js';
-import { cpuMs, threadCount } from './lib/cpu-time.js';
+import { cpuMs, hostJiffies, threadCount } from './lib/cpu-time.js';
+import { fit, header, row, type StepResult } from './media/report.js';
 import { FRAME_MS, PBX_TONE_HZ, WA_TONE_HZ, checkTone, opusFrames, pcmuFrames, type ToneCheck } from './media/frames.js';
 import { Generator } from './media/generator.js';
 
@@ -129,17 +130,6 @@ async function pool<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>
 }
 
 // ---------------------------------------------------------------------------------------------
-// Host CPU (to tell contention from other processes)
-
-/** busy and total jiffies of all cores from /proc/stat (https://man7.org/linux/man-pages/man5/proc.5.html). */
-function hostJiffies(): { busy: number; total: number } {
-  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
-  const idle = (f[3] ?? 0) + (f[4] ?? 0);
-  return { busy: total - idle, total };
-}
-
-// ---------------------------------------------------------------------------------------------
 // One step
 
 interface Bench {
@@ -153,36 +143,6 @@ interface Bench {
   open: Set<BenchCall>;
 }
 
-interface StepResult {
-  mode: Mode;
-  calls: number;
-  windowS: number;
-  /** CPU ms per wall second (100 % of one core = 1000). */
-  bridgeMsPerS: number;
-  peerMsPerS: number;
-  genMsPerS: number;
-  hostBusyPct: number;
-  bridgeThreads: number;
-  lossPbxToWa: number;
-  lossWaToPbx: number;
-  jitterPbxToWa?: number;
-  jitterWaToPbx?: number;
-  jitterPbxToWaMax?: number;
-  jitterWaToPbxMax?: number;
-  sendJitter?: number;
-  skipped: number;
-  setupFailed: number;
-  noMedia: number;
-  /** Calls that carried media both ways (the per-call figures divide by this). */
-  active: number;
-  setupMs: { median: number; max: number };
-  /** ms from the first ng command to audio both ways (ICE + DTLS between the engines). */
-  mediaMs: { median: number; max: number };
-  tones: Array<{ label: string; check: ToneCheck }>;
-  leftOnEngines: { bridge: number; peer: number };
-  saturated: boolean;
-  notes: string[];
-}
 
 async function runStep(b: Bench, mode: Mode, n: number): Promise<StepResult> {
   const deps: CallFactoryDeps = {
@@ -347,41 +307,6 @@ async function engineCalls(client: NgClient, engine: EngineAddress): Promise<num
 
 // ---------------------------------------------------------------------------------------------
 // Output
-
-const f1 = (x: number | undefined): string => (x === undefined ? '-' : x.toFixed(1));
-const f2 = (x: number | undefined): string => (x === undefined ? '-' : x.toFixed(2));
-
-const COLUMNS = [
-  ['calls', 5], ['bridge %core', 12], ['bridge ms/call-s', 16], ['loss PBX->WA %', 14], ['loss WA->PBX %', 14],
-  ['jit PBX->WA ms', 14], ['jit WA->PBX ms', 14], ['peer %core', 10], ['gen %core', 9], ['gen jit ms', 10], ['host busy %', 11],
-] as const;
-
-function header(): string {
-  return COLUMNS.map(([name, w]) => name.padStart(w)).join('  ');
-}
-
-function row(r: StepResult): string {
-  const cells = [
-    String(r.calls), f1(r.bridgeMsPerS / 10), f2(r.bridgeMsPerS / Math.max(1, r.active)), f2(r.lossPbxToWa), f2(r.lossWaToPbx),
-    `${f1(r.jitterPbxToWa)}/${f1(r.jitterPbxToWaMax)}`, `${f1(r.jitterWaToPbx)}/${f1(r.jitterWaToPbxMax)}`,
-    f1(r.peerMsPerS / 10), f1(r.genMsPerS / 10), f1(r.sendJitter), f1(r.hostBusyPct),
-  ];
-  return cells.map((c, i) => c.padStart(COLUMNS[i]![1])).join('  ') + (r.saturated ? '  (saturated)' : '');
-}
-
-/** Least squares of bridge CPU (ms/s) against calls; the slope is the per-call cost. */
-function fit(points: Array<{ x: number; y: number }>): { slope: number; intercept: number } | undefined {
-  if (points.length === 0) return undefined;
-  if (points.length === 1) return { slope: points[0]!.y / points[0]!.x, intercept: 0 };
-  const n = points.length;
-  const mx = points.reduce((a, p) => a + p.x, 0) / n;
-  const my = points.reduce((a, p) => a + p.y, 0) / n;
-  const sxx = points.reduce((a, p) => a + (p.x - mx) ** 2, 0);
-  const sxy = points.reduce((a, p) => a + (p.x - mx) * (p.y - my), 0);
-  if (sxx === 0 || sxy <= 0) return undefined;
-  const slope = sxy / sxx;
-  return { slope, intercept: Math.max(0, my - slope * mx) };
-}
 
 // ---------------------------------------------------------------------------------------------
 

@@ -37,3 +37,11 @@ export function threadCount(pid: number): number {
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[17]);
 }
 
+
+/** busy and total jiffies of all cores from /proc/stat, to tell contention from other processes (https://man7.org/linux/man-pages/man5/proc.5.html). */
+export function hostJiffies(): { busy: number; total: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+  const idle = (f[3] ?? 0) + (f[4] ?? 0);
+  return { busy: total - idle, total };
+}
