@@ -172,17 +172,19 @@ export async function startBridge(loaded: LoadedConfig, opts: BridgeOptions = {}
 
   // --- calls and SIP ---
   const eventLoopLag = new EventLoopLag();
+  // One guard for both call directions (docs/sip.md#overload).
+  const overload = new OverloadGuard({
+    maxSetupsInFlight: config.calls.overload.max_setups_in_flight,
+    maxEventLoopLagMs: config.calls.overload.max_event_loop_lag_ms,
+    retryAfterS: config.calls.overload.retry_after_s,
+  }, eventLoopLag);
   const pbxCalls = media
     ? new PbxCallIntake({
       admission: new PbxAdmission(directory, (name) => registry.countForNumber(name)),
       registry, numbers, media, timing: outboundTiming(config), logger, metrics, permissionGate: control.permissionGate, ender, journal,
       minSessionExpiresS: config.calls.session_timer.min_se_s,
       connectOutcomeUnknown: (call) => recovery.adopt(call),
-      overload: new OverloadGuard({
-        maxSetupsInFlight: config.calls.overload.max_setups_in_flight,
-        maxEventLoopLagMs: config.calls.overload.max_event_loop_lag_ms,
-        retryAfterS: config.calls.overload.retry_after_s,
-      }, eventLoopLag),
+      overload,
     })
     : undefined;
   let drachtio: DrachtioConnection | undefined;
@@ -214,7 +216,7 @@ export async function startBridge(loaded: LoadedConfig, opts: BridgeOptions = {}
 
   const whatsappCalls = new WhatsAppCallIntake({
     registry, numbers, media, dialer, inboundPasswords: secrets.inboundPasswords ?? new Map(), logger, metrics,
-    mediaWatch: mediaWatchTiming(config), ender, journal,
+    mediaWatch: mediaWatchTiming(config), ender, journal, overload,
   });
 
 

@@ -28,6 +28,8 @@ export interface WhatsAppCallIntakeDeps {
   ender?: WhatsAppCallEnder;
   /** Live WhatsApp calls on disk for crash recovery (default: none). */
   journal?: CallJournal;
+  /** Load shedding shared with the PBX side (calls.overload, docs/sip.md#overload); absent: none. */
+  overload?: { check(): { warning: string } | undefined };
 }
 
 /**
@@ -56,6 +58,9 @@ export class WhatsAppCallIntake {
       return undefined;
     };
     if (!this.d.registry.takingCalls) return refuse('shutdown', 'watrunk is shutting down');
+    // An overloaded bridge would ring the PBX late and set up media late: a clear "not available" now.
+    const overloaded = this.d.overload?.check();
+    if (overloaded) return refuse('overload', overloaded.warning);
     const route = routeInbound(business.config, offer);
     if (!route) return refuse('no_route', `business number ${numberName} has no inbound route`);
     if (!this.d.dialer?.ready) return refuse('sip_down', 'the SIP side (drachtio-server) is not connected');

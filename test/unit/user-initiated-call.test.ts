@@ -22,7 +22,7 @@ function offer(extra: Partial<CallOffered> = {}): CallOffered {
   };
 }
 
-function harness(opts: { ringTimeoutS?: number; inbound?: Record<string, unknown> | null; mediaWatch?: { pbxTimeoutMs: number; whatsappTimeoutMs: number; checkIntervalMs: number } } = {}) {
+function harness(opts: { ringTimeoutS?: number; inbound?: Record<string, unknown> | null; mediaWatch?: { pbxTimeoutMs: number; whatsappTimeoutMs: number; checkIntervalMs: number }; overload?: { check(): { warning: string } | undefined } } = {}) {
   const number = numberSchema.parse({
     name: 'sales', phone_number_id: PNID, display_number: '15551112222', access_token_env: 'T',
     ...(opts.inbound === null ? {} : { inbound: { target: 'sip:{to}@127.0.0.1:5080', ring_timeout_s: opts.ringTimeoutS ?? 25, ...opts.inbound } }),
@@ -35,6 +35,7 @@ function harness(opts: { ringTimeoutS?: number; inbound?: Record<string, unknown
     registry, numbers: new Map([['sales', { config: number, calls: wa }]]), media, dialer,
     inboundPasswords: new Map(), logger: pino({ level: 'silent' }), metrics: new Metrics(), newId: () => 'wt-in-1',
     ...(opts.mediaWatch ? { mediaWatch: opts.mediaWatch } : {}),
+    ...(opts.overload ? { overload: opts.overload } : {}),
   });
   const start = async (o = offer()) => (await intake.handleOffer(o, 'sales')) as UserInitiatedCall;
   const deliver = async (call: UserInitiatedCall, e: CallEvent) => { registry.route(e); await settle(call); };
@@ -207,6 +208,13 @@ describe('WhatsAppCallIntake: refusals at once', () => {
     const h = harness({ inbound: null });
     expect(await h.start()).toBeUndefined();
     expect(actions(h.wa)).toEqual(['reject']);
+  });
+  it('watrunk overloaded (calls.overload): reject at once, nothing rings, no media session', async () => {
+    const h = harness({ overload: { check: () => ({ warning: 'overloaded: test' }) } });
+    expect(await h.start()).toBeUndefined();
+    expect(actions(h.wa)).toEqual(['reject']);
+    expect(h.dialer.legs).toHaveLength(0);
+    expect(h.media.openSessions()).toEqual([]);
   });
   it('SIP side not connected: reject', async () => {
     const h = harness();
