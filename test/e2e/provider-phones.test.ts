@@ -11,8 +11,8 @@ import { startBridgeStack, type BridgeStack } from '../support/bridge-stack.js';
 import { describeIfDrachtio, startDrachtioServer, type DrachtioServer } from '../support/drachtio-server.js';
 import { realMediaSkipReason, startMediaFixture, wrtcFactory, type MediaFixture } from '../support/media/media-fixture.js';
 import { recordingSimMedia, type RecordedPeer } from '../support/media/recording-sim-media.js';
-import { sleep, waitFor } from '../support/media/wait.js';
-import { toneReport } from '../support/phones/audio.js';
+import { waitFor } from '../support/media/wait.js';
+import { hearsBothWays as hearsBothWaysWith } from '../support/phones/phone-tones.js';
 import { BaresipPhone } from '../support/phones/baresip-phone.js';
 import { tail } from '../support/phones/process.js';
 import { freeUdpTcpPort } from '../support/ports.js';
@@ -63,26 +63,7 @@ describeIfDrachtio(describe, 'e2e per provider with baresip through drachtio-ser
       return p;
     }
 
-    /**
-     * The phone's tone at the WhatsApp user over a 1.5 s window (windows one after another until one
-     * passes 0.8 or 8 s are over: the start of audio after accept varies), and the user's tone in
-     * the phone's recording.
-     */
-    async function hearsBothWays(p: BaresipPhone, peer: RecordedPeer) {
-      await sleep(700);
-      let atUser = 0;
-      for (const until = Date.now() + 8_000; atUser <= 0.8 && Date.now() < until;) {
-        const mark = peer.peer.audioMark();
-        await sleep(1_500);
-        atUser = peer.peer.toneFractionSince(mark, PHONE_HZ);
-      }
-      const audio = await waitFor('phone recorded 1.8 s', async () => {
-        const a = await p.receivedAudio();
-        return a.samples.length >= 1.8 * a.sampleRate ? a : undefined;
-      }, { timeoutMs: 10_000, intervalMs: 100 });
-      const skipMs = Math.max(300, (audio.samples.length / audio.sampleRate - 1.5) * 1_000);
-      return { atUser, atPhone: toneReport(audio, USER_HZ, { skipMs }).fraction };
-    }
+    const hearsBothWays = (p: BaresipPhone, peer: RecordedPeer) => hearsBothWaysWith(p, peer, { phoneHz: PHONE_HZ, userHz: USER_HZ });
 
     async function ended(waCallId: string) {
       await waitFor('WhatsApp call ended', () => stack.sim.getCall(waCallId)?.state === 'ended', { timeoutMs: 8_000, intervalMs: 50 });

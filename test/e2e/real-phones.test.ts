@@ -15,7 +15,7 @@ import { kamailioSkipReason, startKamailio, type KamailioInstance } from '../sup
 import { realMediaSkipReason, startMediaFixture, wrtcFactory, type MediaFixture } from '../support/media/media-fixture.js';
 import { recordingSimMedia, type RecordedPeer } from '../support/media/recording-sim-media.js';
 import { sleep, waitFor } from '../support/media/wait.js';
-import { toneReport } from '../support/phones/audio.js';
+import { hearsBothWays as hearsBothWaysWith, userHearsPhone } from '../support/phones/phone-tones.js';
 import { BaresipPhone } from '../support/phones/baresip-phone.js';
 import { LinphonePhone } from '../support/phones/linphone-phone.js';
 import type { SoftPhone, SoftPhoneStartOptions } from '../support/phones/softphone.js';
@@ -107,32 +107,8 @@ describeIfDrachtio(describe, 'e2e with real SIP phones through drachtio-server',
     }
     const seen = new Set<string>();
 
-    /**
-     * The phone's tone at the WhatsApp user over a 1.5 s window, after 700 ms to settle; windows one
-     * after another until one passes 0.8 or 8 s are over (the start of audio varies).
-     */
-    async function hearsPhone(peer: RecordedPeer): Promise<number> {
-      await sleep(700);
-      let heard = 0;
-      for (const until = Date.now() + 8_000; heard <= 0.8 && Date.now() < until;) {
-        const mark = peer.peer.audioMark();
-        await sleep(1_500);
-        heard = peer.peer.toneFractionSince(mark, PHONE_HZ);
-      }
-      return heard;
-    }
-
-    /** Tones: the phone's at the WhatsApp user (hearsPhone), the user's in the phone's recording. */
-    async function hearsBothWays(p: SoftPhone, peer: RecordedPeer) {
-      const atUser = await hearsPhone(peer);
-      const audio = await waitFor(`phone recorded 1.5 s (the user heard the phone's tone in ${atUser.toFixed(2)} of frames)`, async () => {
-        const a = await p.receivedAudio();
-        return a.samples.length >= 1.8 * a.sampleRate ? a : undefined;
-      }, { timeoutMs: 10_000, intervalMs: 100 });
-      // The recording holds decoded frames only; judge its last 1.5 s.
-      const skipMs = Math.max(300, (audio.samples.length / audio.sampleRate - 1.5) * 1_000);
-      return { atUser, atPhone: toneReport(audio, USER_HZ, { skipMs }).fraction };
-    }
+    const hearsPhone = (peer: RecordedPeer) => userHearsPhone(peer, PHONE_HZ);
+    const hearsBothWays = (p: SoftPhone, peer: RecordedPeer) => hearsBothWaysWith(p, peer, { phoneHz: PHONE_HZ, userHz: USER_HZ });
 
     async function ended(waCallId: string) {
       await waitFor('WhatsApp call ended', () => stack.sim.getCall(waCallId)?.state === 'ended', { timeoutMs: 8_000, intervalMs: 50 });

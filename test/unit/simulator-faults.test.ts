@@ -114,7 +114,7 @@ describe('simulator: webhook delivery', () => {
     expect((await t.control('POST', '/_sim/faults', { explode: true })).status).toBe(400);
   });
 
-  it('configured rates are drawn from the seed: the same seed gives the same drops', async () => {
+  it('configured rates are drawn from config `seed`: the same value gives the same drops', async () => {
     t = await startSim(stub, { seed: 7, faults: { drop_rate: 0.5 } });
     const run = async () => {
       for (let i = 0; i < 12; i++) await t.sim.startUserCall({ from: `4477009000${String(i).padStart(2, '0')}` });
