@@ -5,6 +5,11 @@
  * there: docs/media.md#flag-sets. The `WebRTC` alias does not exist in 10.5, so everything is
  * spelled out.
  *
+ * Two families, chosen per call by the WhatsApp side's media profile (WhatsAppMediaProfile in
+ * src/calls/ports/media-engine.ts): DEFAULT_FLAG_SETS for WebRTC (API mode, and SIP mode with DTLS)
+ * and SDES_FLAG_SETS for SIP mode with SDES (RTP/SAVP + a=crypto, no ICE; docs/media.md#sdes).
+ * The PBX side is the same plain RTP in both.
+ *
  * Stream identity: rtpengine announces NO SSRC of its own toward either side. 10.5 cannot (it never
  * writes a=ssrc and has no `sdp-attr` editing) and copies the other side's a=ssrc/a=msid instead,
  * which makes a libwebrtc receiver mute rtpengine's transcoded stream; so every SDP these sets
@@ -120,6 +125,97 @@ export interface FlagSets {
   uicReanswerToPbx: NgParams;
 }
 
+/**
+ * The SRTP crypto suites rtpengine 10.5 knows (daemon/crypto.c) other than AES_CM_128_HMAC_SHA1_80.
+ * 10.5 has no `SDES: only-<suite>` (it arrived in 11.2), so an offer is narrowed to one suite by
+ * excluding every other with `no-<suite>`: rtpengine neither adds an excluded suite to its offers
+ * nor accepts it from an offer it receives (docs/media.md#sdes).
+ */
+export const SDES_SUITES_EXCEPT_AES_CM_128_HMAC_SHA1_80 = [
+  'AEAD_AES_256_GCM', 'AEAD_AES_128_GCM',
+  'AES_256_CM_HMAC_SHA1_80', 'AES_256_CM_HMAC_SHA1_32',
+  'AES_192_CM_HMAC_SHA1_80', 'AES_192_CM_HMAC_SHA1_32',
+  'AES_CM_128_HMAC_SHA1_32',
+  'F8_128_HMAC_SHA1_80', 'F8_128_HMAC_SHA1_32',
+  'NULL_HMAC_SHA1_80', 'NULL_HMAC_SHA1_32',
+] as const;
+
+/** `SDES` list items that leave AES_CM_128_HMAC_SHA1_80 as the only suite offered (RFC 4568 §6.2.1, RFC 3711's default transform). */
+export const SDES_ONLY_AES_CM_128_HMAC_SHA1_80: string[] = SDES_SUITES_EXCEPT_AES_CM_128_HMAC_SHA1_80.map((suite) => `no-${suite}`);
+
+/**
+ * The SDES side (WhatsApp in SIP mode with `srtp_key_exchange_protocol: SDES`): RTP/SAVP with
+ * a=crypto, no ICE, no DTLS (docs/media.md#sdes). rtcp-mux is left to each set: offered (not
+ * required) in our offers, and whatever Meta chose in our answers.
+ */
+const TOWARD_WHATSAPP_SDES: NgParams = {
+  // Meta's SDES media has no ICE: media goes to the c=/m= address (docs/media.md#sdes). `remove`
+  // also keeps any ICE lines of the other side out of the SDP.
+  ICE: 'remove',
+  // Without it rtpengine offers DTLS-SRTP (a=fingerprint, a=setup) next to SDES, and a WebRTC-style
+  // answerer could pick DTLS.
+  DTLS: 'off',
+  // RFC 4568 SDES runs over the secure AVP profile (RFC 3711); no feedback profile, as Meta's SIP samples.
+  'transport-protocol': 'RTP/SAVP',
+  // One suite, the one every SDES peer implements: without this rtpengine 10.5 offers a dozen
+  // a=crypto lines (GCM, 192/256-bit, F8, NULL). In answers it is harmless (no suites are offered
+  // to us there). See SDES_SUITES_EXCEPT_AES_CM_128_HMAC_SHA1_80.
+  SDES: SDES_ONLY_AES_CM_128_HMAC_SHA1_80,
+  replace: REPLACE,
+};
+
+/**
+ * rtcp-mux in our SDES offers: whether Meta multiplexes RTCP with SDES is not documented, so we
+ * offer a=rtcp-mux AND a separate RTCP port (a=rtcp) and follow Meta's answer either way. Not
+ * `require`: that would advertise no RTCP port at all (RFC 5761 §5.1.1 wants the fallback).
+ */
+const SDES_OFFER_RTCP_MUX: NgParams = { 'rtcp-mux': ['offer'] };
+
+/**
+ * BIC offer, SDES: the PBX's RTP offer becomes RTP/SAVP + one a=crypto, transcoded to Opus. Same
+ * codec options as BIC_OFFER_TO_WHATSAPP and for the same reason (no mask/strip, or
+ * telephone-event/8000 is lost; keepOpusAndTelephoneEvent8000() trims the text afterwards).
+ * No `generate-mid`: a=mid belongs to WebRTC's BUNDLE, Meta's SDES SDP is plain SIP.
+ * Proven by test/media/sip-mode-media.test.ts.
+ */
+const BIC_OFFER_TO_WHATSAPP_SDES: NgParams = {
+  ...TOWARD_WHATSAPP_SDES,
+  ...SDES_OFFER_RTCP_MUX,
+  codec: { transcode: ['opus/48000/2', 'telephone-event'] },
+};
+
+/** BIC offer, SDES, when the PBX itself offers opus/48000/2: nothing transcoded (as BIC_OFFER_TO_WHATSAPP_OPUS_PASSTHROUGH). */
+const BIC_OFFER_TO_WHATSAPP_SDES_OPUS_PASSTHROUGH: NgParams = {
+  ...TOWARD_WHATSAPP_SDES,
+  ...SDES_OFFER_RTCP_MUX,
+};
+
+/**
+ * UIC offer, SDES: Meta's RTP/SAVP offer becomes the same plain-RTP offer for the PBX as in
+ * UIC_OFFER_TO_PBX. Its `rtcp-mux: demux` (from TOWARD_PBX) also makes our answer to Meta accept
+ * a=rtcp-mux if Meta offered it, and leave it out if not.
+ */
+const UIC_OFFER_TO_PBX_SDES: NgParams = { ...UIC_OFFER_TO_PBX };
+
+/**
+ * UIC answer, SDES: the PBX's answer becomes RTP/SAVP with one a=crypto: the first suite of Meta's
+ * offer, with a key of our own (RFC 4568 §6.1: each direction has its own key). No DTLS role: SDES
+ * needs none. rtpengine leaves telephone-event out as in UIC_ANSWER_TO_WHATSAPP;
+ * restoreTelephoneEvent() puts Meta's telephone-event/8000 back.
+ */
+const UIC_ANSWER_TO_WHATSAPP_SDES: NgParams = { ...TOWARD_WHATSAPP_SDES };
+
+/**
+ * A PBX re-offer on an SDES user-initiated call: rtpengine's offer toward WhatsApp is discarded as
+ * with WebRTC. rtpengine 10.5 re-offers the crypto suite (and key) it already answered with
+ * (daemon/call.c __generate_crypto keeps the suites it had), and the "answer" is Meta's first
+ * offer with its original keys, so SRTP keeps its keys.
+ */
+const UIC_REOFFER_TO_WHATSAPP_SDES: NgParams = {
+  ...TOWARD_WHATSAPP_SDES,
+  codec: { transcode: ['opus/48000/2'] },
+};
+
 export const DEFAULT_FLAG_SETS: FlagSets = {
   bicOfferToWhatsApp: BIC_OFFER_TO_WHATSAPP,
   bicOfferToWhatsAppOpusPassthrough: BIC_OFFER_TO_WHATSAPP_OPUS_PASSTHROUGH,
@@ -127,5 +223,16 @@ export const DEFAULT_FLAG_SETS: FlagSets = {
   uicOfferToPbx: UIC_OFFER_TO_PBX,
   uicAnswerToWhatsApp: UIC_ANSWER_TO_WHATSAPP,
   uicReofferToWhatsApp: UIC_REOFFER_TO_WHATSAPP,
+  uicReanswerToPbx: UIC_REANSWER_TO_PBX,
+};
+
+/** The sets for SIP mode with SDES (WhatsAppMediaProfile 'sdes'; docs/media.md#sdes). The PBX side is as in DEFAULT_FLAG_SETS. */
+export const SDES_FLAG_SETS: FlagSets = {
+  bicOfferToWhatsApp: BIC_OFFER_TO_WHATSAPP_SDES,
+  bicOfferToWhatsAppOpusPassthrough: BIC_OFFER_TO_WHATSAPP_SDES_OPUS_PASSTHROUGH,
+  bicAnswerToPbx: BIC_ANSWER_TO_PBX,
+  uicOfferToPbx: UIC_OFFER_TO_PBX_SDES,
+  uicAnswerToWhatsApp: UIC_ANSWER_TO_WHATSAPP_SDES,
+  uicReofferToWhatsApp: UIC_REOFFER_TO_WHATSAPP_SDES,
   uicReanswerToPbx: UIC_REANSWER_TO_PBX,
 };

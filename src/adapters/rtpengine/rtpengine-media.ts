@@ -2,9 +2,9 @@
  * MediaEngine on rtpengine over the ng protocol (ng-client.ts). Sessions are created locally
  * and allocate nothing on rtpengine until their first offer; the engine is chosen then.
  */
-import type { MediaEngine, MediaSession } from '../../calls/ports/media-engine.js';
+import type { MediaEngine, MediaSession, MediaSessionOptions, WhatsAppMediaProfile } from '../../calls/ports/media-engine.js';
 import { EnginePool } from './engine-pool.js';
-import { DEFAULT_FLAG_SETS, type FlagSets } from './flag-sets.js';
+import { DEFAULT_FLAG_SETS, SDES_FLAG_SETS, type FlagSets } from './flag-sets.js';
 import { NgClient, type EngineAddress } from './ng-client.js';
 import { RtpengineSession } from './rtpengine-session.js';
 
@@ -19,8 +19,10 @@ export interface RtpengineConfig {
   onRetransmit?: () => void;
   /** Local address of the ng socket (default: 127.0.0.1 if all engines are loopback, else any). */
   localAddress?: string;
-  /** Override individual flag sets (tests, or a deployment that needs e.g. `direction`). */
+  /** Override individual flag sets of WebRTC calls (tests, or a deployment that needs e.g. `direction`). */
   flagSets?: Partial<FlagSets>;
+  /** Override individual flag sets of SDES calls (SIP mode with SDES; docs/media.md#sdes). */
+  sdesFlagSets?: Partial<FlagSets>;
   /** Post-process SDP toward WhatsApp: Opus + telephone-event/8000 only (default true; see telephone-event.ts). */
   sdpFixupsTowardWhatsApp?: boolean;
 }
@@ -29,7 +31,7 @@ export class RtpengineMedia implements MediaEngine {
   private readonly client: NgClient;
   private readonly pool: EnginePool;
   private readonly sessions = new Map<string, RtpengineSession>();
-  private readonly flags: FlagSets;
+  private readonly flags: Record<WhatsAppMediaProfile, FlagSets>;
   private readonly sdpFixups: boolean;
 
   constructor(readonly config: RtpengineConfig) {
@@ -42,16 +44,22 @@ export class RtpengineMedia implements MediaEngine {
       ...(localAddress ? { localAddress } : {}),
     });
     this.pool = new EnginePool(this.client, config.engines);
-    this.flags = { ...DEFAULT_FLAG_SETS, ...config.flagSets };
+    this.flags = {
+      webrtc: { ...DEFAULT_FLAG_SETS, ...config.flagSets },
+      sdes: { ...SDES_FLAG_SETS, ...config.sdesFlagSets },
+    };
     this.sdpFixups = config.sdpFixupsTowardWhatsApp ?? true;
   }
 
-  createSession(callId: string): RtpengineSession {
+  /** `opts.whatsappMedia` picks the flag sets: WebRTC (default) or SDES (docs/media.md#sdes). */
+  createSession(callId: string, opts: MediaSessionOptions = {}): RtpengineSession {
     if (this.sessions.has(callId)) throw new Error(`media session ${callId} is already open`);
+    const whatsappMedia = opts.whatsappMedia ?? 'webrtc';
     const session = new RtpengineSession(callId, {
       client: this.client,
       pool: this.pool,
-      flags: this.flags,
+      whatsappMedia,
+      flags: this.flags[whatsappMedia],
       sdpFixups: this.sdpFixups,
       onClosed: (id) => { if (this.sessions.get(id) === session) this.sessions.delete(id); },
     });

@@ -1,11 +1,15 @@
 /**
  * One call's media on rtpengine. rtpengine `call-id` = the session id; the two participants are
- * identified by tags generated here: `pbxTag` for the plain-RTP side, `whatsappTag` for the WebRTC
- * side. Business-initiated calls use pbxTag as from-tag (the PBX offers); user-initiated calls use
+ * identified by tags generated here: `pbxTag` for the plain-RTP side, `whatsappTag` for the
+ * WhatsApp side (WebRTC, or RTP/SAVP with SDES: the flag sets the session was given decide).
+ * Business-initiated calls use pbxTag as from-tag (the PBX offers); user-initiated calls use
  * whatsappTag as from-tag (WhatsApp offers). ng operations of one session run one at a time.
+ * The SDP edits toward WhatsApp (stream identity, Opus + telephone-event/8000) are the same for
+ * both profiles: they edit the audio m-section's lines whatever its transport profile
+ * (docs/media.md#sdes).
  */
 import { randomBytes } from 'node:crypto';
-import type { MediaCounters, MediaSession } from '../../calls/ports/media-engine.js';
+import type { MediaCounters, MediaSession, WhatsAppMediaProfile } from '../../calls/ports/media-engine.js';
 import type { CallDirection } from '../../calls/ports/whatsapp-events.js';
 import type { FlagSets } from './flag-sets.js';
 import { NgError, type EngineAddress, type NgClient, type NgCommand, type NgParams, type NgResponse } from './ng-client.js';
@@ -18,6 +22,8 @@ import { keepOpusAndTelephoneEvent8000, restoreTelephoneEvent } from './telephon
 export interface SessionDeps {
   client: NgClient;
   pool: EnginePool;
+  /** How the WhatsApp side is carried; `flags` are the sets for it (DEFAULT_FLAG_SETS or SDES_FLAG_SETS). */
+  whatsappMedia: WhatsAppMediaProfile;
   flags: FlagSets;
   /** Post-process SDP toward WhatsApp (Opus + telephone-event/8000 only; see telephone-event.ts). */
   sdpFixups: boolean;
@@ -52,6 +58,11 @@ export class RtpengineSession implements MediaSession {
   private lastCounters?: MediaCounters;
 
   constructor(readonly id: string, private readonly deps: SessionDeps) {}
+
+  /** The WhatsApp side's media profile this session was created with. */
+  get whatsappMedia(): WhatsAppMediaProfile {
+    return this.deps.whatsappMedia;
+  }
 
   /** The engine this call runs on (after the first offer). */
   get engine(): EngineAddress | undefined {
@@ -133,7 +144,8 @@ export class RtpengineSession implements MediaSession {
         offerFlags = this.deps.flags.uicReofferToWhatsApp;
         answerFlags = this.deps.flags.uicReanswerToPbx;
         // WhatsApp's offer said actpass; since the first answer made rtpengine the DTLS client,
-        // WhatsApp is the DTLS server: say so, or rtpengine would pick a role again.
+        // WhatsApp is the DTLS server: say so, or rtpengine would pick a role again. (An SDES
+        // offer has no a=setup: its a=crypto keys are handed back unchanged.)
         waSdp = this.waOffer!.replace(/^a=setup:actpass\r?$/gm, (l) => l.replace('actpass', 'passive'));
       }
       await this.ng('offer', { ...offerFlags, ...tags, sdp: pbxOffer });

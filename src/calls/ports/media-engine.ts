@@ -1,6 +1,7 @@
 /**
- * The media port of the call logic: turns SDP between the PBX's plain RTP and WhatsApp's WebRTC
- * (ICE, DTLS-SRTP, rtcp-mux, Opus) and relays/transcodes the audio. The rtpengine adapter
+ * The media port of the call logic: turns SDP between the PBX's plain RTP and WhatsApp's media
+ * (WebRTC: ICE, DTLS-SRTP, rtcp-mux, Opus; or, in SIP mode with SDES, RTP/SAVP with a=crypto and
+ * Opus: see WhatsAppMediaProfile) and relays/transcodes the audio. The rtpengine adapter
  * (src/adapters/rtpengine) implements it; tests use fakes.
  *
  * One MediaSession per call. Call order:
@@ -8,7 +9,7 @@
  *  WhatsApp -> PBX (user-initiated):     offerToPbx(waOffer)       then answerFromPbx(pbxAnswer)
  */
 export interface MediaCounters {
-  /** RTP packets received from the WhatsApp (WebRTC) side. */
+  /** RTP packets received from the WhatsApp side. */
   fromWhatsApp: number;
   /** RTP packets received from the PBX (plain RTP) side. */
   fromPbx: number;
@@ -17,13 +18,13 @@ export interface MediaCounters {
 export interface MediaSession {
   /** The engine's call id (watrunk's own call id). */
   readonly id: string;
-  /** Business-initiated: the PBX's plain-RTP offer becomes a WebRTC offer for WhatsApp. */
+  /** Business-initiated: the PBX's plain-RTP offer becomes an offer for WhatsApp (WebRTC or SDES, per the session's profile). */
   offerToWhatsApp(pbxOffer: string): Promise<string>;
-  /** Business-initiated: WhatsApp's WebRTC answer becomes a plain-RTP answer for the PBX. */
+  /** Business-initiated: WhatsApp's answer becomes a plain-RTP answer for the PBX. */
   answerFromWhatsApp(waAnswer: string): Promise<string>;
-  /** User-initiated: WhatsApp's WebRTC offer becomes a plain-RTP offer for the PBX. */
+  /** User-initiated: WhatsApp's offer becomes a plain-RTP offer for the PBX. */
   offerToPbx(waOffer: string): Promise<string>;
-  /** User-initiated: the PBX's plain-RTP answer becomes the WebRTC answer for WhatsApp (we are DTLS client). */
+  /** User-initiated: the PBX's plain-RTP answer becomes the answer for WhatsApp (with WebRTC we are the DTLS client). */
   answerFromPbx(pbxAnswer: string): Promise<string>;
   /**
    * A PBX re-offer after answer (hold, resume, new address or codec): the engine adopts it and the
@@ -39,9 +40,28 @@ export interface MediaSession {
   close(): Promise<void>;
 }
 
+/**
+ * How the WhatsApp side of a call carries its media:
+ * - `'webrtc'`: ICE, DTLS-SRTP, `UDP/TLS/RTP/SAVPF`, rtcp-mux, Opus. API mode (Graph API and
+ *   webhooks) and SIP mode when the number's `srtp_key_exchange_protocol` is `DTLS` (the default).
+ * - `'sdes'`: `RTP/SAVP` with `a=crypto` keys (RFC 4568), no ICE, no DTLS, Opus. SIP mode when the
+ *   number's `srtp_key_exchange_protocol` is `SDES` (docs/media.md#sdes).
+ */
+export type WhatsAppMediaProfile = 'webrtc' | 'sdes';
+
+export interface MediaSessionOptions {
+  /** The WhatsApp side's media profile (default `'webrtc'`). */
+  whatsappMedia?: WhatsAppMediaProfile;
+}
+
 export interface MediaEngine {
-  /** Creates the per-call session; nothing is allocated on the engine until the first offer. */
-  createSession(callId: string): MediaSession;
+  /**
+   * Creates the per-call session; nothing is allocated on the engine until the first offer.
+   * `opts.whatsappMedia` chooses how the WhatsApp side is encrypted and connected: `'webrtc'` (the
+   * default; API mode, and SIP mode with DTLS) or `'sdes'` (SIP mode with SDES, docs/media.md#sdes).
+   * The PBX side is plain RTP either way.
+   */
+  createSession(callId: string, opts?: MediaSessionOptions): MediaSession;
   /** Whether the engine answers (for /readyz and for refusing calls early). */
   ping(): Promise<boolean>;
   /**

@@ -1,4 +1,4 @@
-import type { MediaCounters, MediaEngine, MediaSession } from '../../../src/calls/ports/media-engine.js';
+import type { MediaCounters, MediaEngine, MediaSession, MediaSessionOptions, WhatsAppMediaProfile } from '../../../src/calls/ports/media-engine.js';
 
 export const WA_OFFER = 'v=0\r\no=- 2 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 30000 UDP/TLS/RTP/SAVPF 96 97\r\nc=IN IP4 127.0.0.1\r\na=rtpmap:96 opus/48000/2\r\na=rtpmap:97 telephone-event/8000\r\na=sendrecv\r\n';
 export const PBX_ANSWER = 'v=0\r\no=- 3 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 30010 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n';
@@ -12,7 +12,8 @@ export class FakeMediaSession implements MediaSession {
   blocked = false;
   readonly calls: string[] = [];
 
-  constructor(readonly id: string) {}
+  /** @param whatsappMedia the profile the session was created with (tests assert it). */
+  constructor(readonly id: string, readonly whatsappMedia: WhatsAppMediaProfile = 'webrtc') {}
 
   async offerToWhatsApp(_pbxOffer: string): Promise<string> {
     this.calls.push('offerToWhatsApp');
@@ -51,8 +52,8 @@ export class FakeMediaEngine implements MediaEngine {
   up = true;
   configure?: (s: FakeMediaSession) => void;
 
-  createSession(callId: string): MediaSession {
-    const s = new FakeMediaSession(callId);
+  createSession(callId: string, opts: MediaSessionOptions = {}): MediaSession {
+    const s = new FakeMediaSession(callId, opts.whatsappMedia ?? 'webrtc');
     this.configure?.(s);
     this.sessions.set(callId, s);
     return s;
