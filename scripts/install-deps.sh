@@ -5,6 +5,8 @@
 #   baresip-core      baresip, a real SIP phone (a=ssrc in its SDP), driven headless over ctrl_tcp
 #   linphone-cli      linphonec, a second real SIP phone (liblinphone), driven over stdin
 #   kamailio          a Record-Routing SIP proxy between phones and the bridge
+#   kamailio-tls-modules  Kamailio's tls.so: the proxy's SIP-over-TLS listener (Meta SIP mode tests)
+#   openssl           the openssl tool: the SIP-over-TLS tests make a private CA with it
 # The phones and the proxy serve the real-phone media tests, which skip loudly without them.
 # drachtio-server is not packaged in Debian: production uses the drachtio/drachtio-server Docker
 # image; end-to-end tests use a binary named by DRACHTIO_BIN or found on PATH, and skip loudly without one.
@@ -19,6 +21,9 @@ command -v baresip >/dev/null 2>&1 || need+=(baresip-core)
 command -v linphonec >/dev/null 2>&1 || need+=(linphone-cli)
 # kamailio lives in /usr/sbin, which a non-root PATH may lack.
 { command -v kamailio || [ -x /usr/sbin/kamailio ]; } >/dev/null 2>&1 || need+=(kamailio)
+# tls.so sits beside Kamailio's other modules (a multiarch directory on Debian).
+{ compgen -G '/usr/lib/*/kamailio/modules/tls.so' || [ -e /usr/lib/kamailio/modules/tls.so ]; } >/dev/null 2>&1 || need+=(kamailio-tls-modules)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 
 if [ ${#need[@]} -eq 0 ]; then
   echo "install-deps: system packages already present"

@@ -1,6 +1,8 @@
 /**
  * A private drachtio-server for one e2e test file: config in a temp dir, admin port and SIP port
- * (udp+tcp) on free 127.0.0.1 ports, logs captured, stopped with SIGTERM then SIGKILL.
+ * (udp+tcp) on free 127.0.0.1 ports, logs captured, stopped with SIGTERM then SIGKILL. With
+ * `tls`, a SIP-over-TLS listener (`sips:127.0.0.1:<tlsPort>;transport=tls`) on a port of its own
+ * as well (docs/tls.md).
  *
  * drachtio-server is not packaged in Debian and is not part of this repo. The binary is taken from
  * env DRACHTIO_BIN, else from `drachtio` on PATH; when neither is there the e2e suites that need it
@@ -130,6 +132,35 @@ export interface DrachtioServerOptions {
   stopTimeoutMs?: number;
   /** Start attempts with fresh ports if the process dies during startup (default 3). */
   maxAttempts?: number;
+  /** Also listen for SIP over TLS on a free port of its own (see DrachtioTlsOptions). */
+  tls?: DrachtioTlsOptions;
+}
+
+/**
+ * A SIP-over-TLS listener: drachtio gets a second contact `sips:127.0.0.1:<tlsPort>;transport=tls`
+ * and `--key-file`/`--cert-file`/`--chain-file` (docs/tls.md#drachtio-flags). Files are PEM.
+ */
+export interface DrachtioTlsOptions {
+  /** The server certificate (drachtio loads only the first certificate of this file). */
+  certFile: string;
+  /** Its private key, unencrypted. */
+  keyFile: string;
+  /**
+   * drachtio's "chain file": loaded as the CA list its TLS context trusts, and the source from
+   * which OpenSSL completes the chain it sends (intermediates). drachtio-server 0.9.10 cannot
+   * open a TLS listener without a readable one (it exits: "error loading CA list: cafile.pem"), so
+   * when omitted the certificate file is passed again, which sends the certificate alone.
+   */
+  chainFile?: string;
+  /**
+   * Sets DRACHTIO_TLS_VERIFY_CLIENT_CERT=1: sofia-sip's verify policy "all", i.e. certificates of
+   * *both* directions are checked against the chain file: the server then requests (and requires)
+   * a client certificate, and as a client drachtio checks the server's chain (not its name).
+   * Default false, which is what Meta needs (it sends no client certificate).
+   */
+  verifyPeers?: boolean;
+  /** --min-tls-version (drachtio accepts 1.0, 1.1, 1.2). */
+  minTlsVersion?: 1.0 | 1.1 | 1.2;
 }
 
 export interface DrachtioServer {
@@ -140,6 +171,10 @@ export interface DrachtioServer {
   pid: number;
   /** `sip:127.0.0.1:<sipPort>` */
   sipUri: string;
+  /** The SIP-over-TLS port (only when started with `tls`). */
+  tlsPort?: number;
+  /** `sip:127.0.0.1:<tlsPort>;transport=tls` (only when started with `tls`). */
+  tlsUri?: string;
   /** stdout + stderr so far (last 2 MB). */
   logs(): string;
   /** SIGTERM, SIGKILL after stopTimeoutMs; resolves when the process has exited. Idempotent. */
@@ -204,11 +239,17 @@ function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
   });
 }
 
+/** A DrachtioServer started with `tls`: its TLS port is known. */
+export type DrachtioTlsServer = DrachtioServer & { tlsPort: number; tlsUri: string };
+
 /**
  * Starts drachtio-server on free loopback ports and resolves once its admin port (and, with a tcp
- * transport, its SIP TCP port) accepts connections. Rejects (with the captured log) if the
- * process exits or the ports do not open in time; retries with fresh ports up to maxAttempts.
+ * transport, its SIP TCP port; with `tls`, its TLS port) accepts connections. Rejects (with the
+ * captured log) if the process exits or the ports do not open in time; retries with fresh ports up
+ * to maxAttempts.
  */
+export function startDrachtioServer(opts: DrachtioServerOptions & { tls: DrachtioTlsOptions }): Promise<DrachtioTlsServer>;
+export function startDrachtioServer(opts?: DrachtioServerOptions): Promise<DrachtioServer>;
 export async function startDrachtioServer(opts: DrachtioServerOptions = {}): Promise<DrachtioServer> {
   const bin = opts.bin ?? findDrachtioBinary();
   if (!bin) throw new Error(drachtioSkipReason() ?? 'drachtio-server binary not found');
@@ -230,6 +271,11 @@ async function startOnce(bin: string, opts: DrachtioServerOptions): Promise<Drac
   const sipPort = await freeUdpTcpPort();
   let adminPort = await freeTcpPort();
   for (let i = 0; adminPort === sipPort && i < 10; i++) adminPort = await freeTcpPort();
+  let tlsPort: number | undefined;
+  if (opts.tls) {
+    tlsPort = await freeTcpPort();
+    for (let i = 0; (tlsPort === sipPort || tlsPort === adminPort) && i < 10; i++) tlsPort = await freeTcpPort();
+  }
   const dir = await mkdtemp(join(tmpdir(), 'watrunk-drachtio-'));
   const configPath = join(dir, 'drachtio.conf.xml');
   await writeFile(configPath, configXml(adminPort, secret));
@@ -237,12 +283,14 @@ async function startOnce(bin: string, opts: DrachtioServerOptions): Promise<Drac
   const args = [
     '-f', configPath,
     '--contact', `sip:${LOOPBACK}:${sipPort};transport=${transports}`,
+    ...(opts.tls && tlsPort !== undefined ? tlsArgs(opts.tls, tlsPort) : []),
     '--loglevel', opts.loglevel ?? 'info',
     '--sofia-loglevel', String(opts.sofiaLoglevel ?? 3),
     ...(opts.extraArgs ?? []),
   ];
+  const env = { ...(opts.tls?.verifyPeers ? { DRACHTIO_TLS_VERIFY_CLIENT_CERT: '1' } : {}), ...(opts.env ?? {}) };
   installExitHook();
-  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: scrubbedEnv(opts.env ?? {}), cwd: dir });
+  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: scrubbedEnv(env), cwd: dir });
   live.add(child);
   let log = `$ ${bin} ${args.join(' ')}\n`;
   const append = (b: Buffer): void => {
@@ -283,10 +331,12 @@ async function startOnce(bin: string, opts: DrachtioServerOptions): Promise<Drac
       await stop();
       throw new Error(`drachtio-server exited during startup${spawnError ? ` (${spawnError.message})` : ''}\n${log}`);
     }
-    if ((await canConnect(adminPort)) && (!needSipTcp || (await canConnect(sipPort)))) break;
+    if ((await canConnect(adminPort)) && (!needSipTcp || (await canConnect(sipPort)))
+      && (tlsPort === undefined || (await canConnect(tlsPort)))) break;
     if (Date.now() >= deadline) {
       await stop();
-      throw new Error(`drachtio-server did not open admin port ${adminPort} / SIP port ${sipPort} within ${opts.startTimeoutMs ?? 10_000} ms\n${log}`);
+      const tls = tlsPort === undefined ? '' : ` / TLS port ${tlsPort}`;
+      throw new Error(`drachtio-server did not open admin port ${adminPort} / SIP port ${sipPort}${tls} within ${opts.startTimeoutMs ?? 10_000} ms\n${log}`);
     }
     await sleep(50);
   }
@@ -298,7 +348,23 @@ async function startOnce(bin: string, opts: DrachtioServerOptions): Promise<Drac
     secret,
     pid: child.pid ?? -1,
     sipUri: `sip:${LOOPBACK}:${sipPort}`,
+    ...(tlsPort === undefined ? {} : { tlsPort, tlsUri: `sip:${LOOPBACK}:${tlsPort};transport=tls` }),
     logs: () => log,
     stop,
   };
+}
+
+/**
+ * The command-line flags of a TLS listener. The contact must use the `sips:` scheme: drachtio
+ * 0.9.10 (sofia-sip) rejects an additional contact `sip:…;transport=tls` with "Protocol not
+ * supported" and exits (docs/tls.md#drachtio-flags).
+ */
+function tlsArgs(tls: DrachtioTlsOptions, tlsPort: number): string[] {
+  return [
+    '--contact', `sips:${LOOPBACK}:${tlsPort};transport=tls`,
+    '--key-file', tls.keyFile,
+    '--cert-file', tls.certFile,
+    '--chain-file', tls.chainFile ?? tls.certFile,
+    ...(tls.minTlsVersion === undefined ? [] : ['--min-tls-version', String(tls.minTlsVersion)]),
+  ];
 }
