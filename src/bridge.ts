@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import type { LoadedConfig } from './config/load.js';
+import { ConfigError, type LoadedConfig } from './config/load.js';
+import { metaSipStartProblems } from './config/meta-sip-schema.js';
 import type { ConfigFile } from './config/schema.js';
 import { startHttpListeners } from './http/listeners.js';
 import { Readiness } from './http/readiness.js';
@@ -30,6 +31,7 @@ import { NO_CALL_JOURNAL, type CallJournal } from './journal/call-journal.js';
 import { CrashRecovery } from './journal/crash-recovery.js';
 import { registerProviderIngress } from './providers/provider-ingress.js';
 import { createProviderNumber, type ProviderNumber } from './providers/provider-number.js';
+import { createMetaSipEdge, type MetaSipEdge } from './providers/meta-sip-edge.js';
 import type { DeliveryVerifier } from './webhooks/ingress.js';
 
 export interface RunningBridge {
@@ -114,6 +116,9 @@ function mediaWatchTiming(config: ConfigFile) {
 /** The composition root: builds every adapter from config and wires them to the call logic. */
 export async function startBridge(loaded: LoadedConfig, opts: BridgeOptions = {}): Promise<RunningBridge> {
   const { config, secrets } = loaded;
+  // mode sip needs a SIP host name, drachtio-server and rtpengine (docs/sip-mode.md#configuration).
+  const sipProblems = metaSipStartProblems({ ...config, ...(opts.media && { rtpengine: true }) });
+  if (sipProblems.length) throw new ConfigError(sipProblems, loaded.file);
   const logger = opts.logger ?? createLogger(config.log.level);
   const metrics = new Metrics({ defaultMetrics: true });
   const readiness = new Readiness();
@@ -127,17 +132,35 @@ export async function startBridge(loaded: LoadedConfig, opts: BridgeOptions = {}
   const ender = new WhatsAppCallEnder({ logger, metrics });
   const journal = opts.journal ?? NO_CALL_JOURNAL;
 
+  // The SIP side: PBX trunks, and Meta's edge for numbers in mode sip (connected further down).
+  const drachtio = config.drachtio && (opts.media || config.rtpengine)
+    ? new DrachtioConnection({ host: config.drachtio.host, port: config.drachtio.port, secret: secrets.drachtioSecret ?? '' }, { logger, metrics })
+    : undefined;
+  // SIP-mode events (Meta's SIP answers and INVITEs) take the same path as webhook events.
+  let dispatcher: EventDispatcher | undefined;
+  const emitSipEvents = (events: WhatsAppEvent[]) => { void dispatcher?.dispatch(events); };
+
   // Each number's ports from its provider (src/providers/provider-number.ts; docs/providers.md).
   const providerSecrets = secrets.providers ?? new Map();
   const providerNumbers = new Map<string, ProviderNumber>();
-  const numbers = new Map<string, BusinessNumber & { close(): Promise<void> }>();
   for (const n of config.numbers) {
-    const p = createProviderNumber(n, {
+    providerNumbers.set(n.name, createProviderNumber(n, {
       ...(secrets.accessTokens.has(n.name) && { accessToken: secrets.accessTokens.get(n.name)! }),
       ...(providerSecrets.has(n.name) && { secrets: providerSecrets.get(n.name)! }),
-    }, { logger, metrics });
-    providerNumbers.set(n.name, p);
-    numbers.set(n.name, { config: n, calls: p.calls, close: () => p.close() });
+    }, { logger, metrics }));
+  }
+  // mode sip: calls go over SIP to Meta's edge instead of the Graph API (docs/sip-mode.md).
+  const metaSip: MetaSipEdge | undefined = drachtio && config.numbers.some((n) => n.mode === 'sip')
+    ? createMetaSipEdge({
+      numbers: config.numbers, srf: drachtio.srf, connected: () => drachtio.connected,
+      settingsFor: (name) => providerNumbers.get(name)?.settings, fixedPasswords: secrets.metaSipPasswords ?? new Map(),
+      emit: emitSipEvents, logger, metrics,
+    })
+    : undefined;
+  const numbers = new Map<string, BusinessNumber & { close(): Promise<void> }>();
+  for (const n of config.numbers) {
+    const p = providerNumbers.get(n.name)!;
+    numbers.set(n.name, { config: n, calls: metaSip?.callsFor(n.name) ?? p.calls, close: () => p.close() });
   }
 
   // --- media ---
@@ -187,32 +210,30 @@ export async function startBridge(loaded: LoadedConfig, opts: BridgeOptions = {}
       overload,
     })
     : undefined;
-  let drachtio: DrachtioConnection | undefined;
   let dialer: PbxDialer | undefined = opts.dialer;
-  if (config.drachtio && media && pbxCalls) {
+  if (drachtio && config.drachtio && media && pbxCalls) {
     const intake = pbxCalls;
     // How the SIP legs notice a PBX that vanished without a BYE (RFC 4028 timers, OPTIONS probes).
     const liveness = {
       sessionExpiresS: config.calls.session_timer.expires_s, minSeS: config.calls.session_timer.min_se_s, optionsPingS: config.calls.options_ping_s,
     };
-    drachtio = new DrachtioConnection(
-      { host: config.drachtio.host, port: config.drachtio.port, secret: secrets.drachtioSecret ?? '' },
-      { logger, metrics },
-    );
     new PbxTrunkServer(drachtio.srf, {
       trunks: new TrunkDirectory(config.trunks),
       passwords: secrets.trunkPasswords,
       onInvite: async (invite) => { await intake.handleInvite(invite); },
       liveness,
       logger,
+      ...(metaSip && { metaEdge: metaSip.ingress }),
     }).install();
     drachtio.start();
+    metaSip?.start();
     const conn = drachtio;
     readiness.register('drachtio', () => conn.readiness());
     dialer = new DrachtioPbxDialer(conn.srf, () => conn.connected, logger, liveness);
   } else {
     readiness.register('drachtio', () => ({ ok: true, detail: 'disabled: no drachtio section in the config (webhooks only)' }));
   }
+  if (metaSip) readiness.register('meta_sip', () => metaSip.readiness());
 
   const whatsappCalls = new WhatsAppCallIntake({
     registry, numbers, media, dialer, inboundPasswords: secrets.inboundPasswords ?? new Map(), logger, metrics,
@@ -222,7 +243,7 @@ export async function startBridge(loaded: LoadedConfig, opts: BridgeOptions = {}
 
   // Where each webhook event goes, in order (src/calls/call-event-router.ts).
   const router = new CallEventRouter({ registry, control, ender, recovery, userCalls: whatsappCalls });
-  const dispatcher = new EventDispatcher({
+  dispatcher = new EventDispatcher({
     numbers: directory,
     maxEventAgeS: config.webhook.max_event_age_s,
     dedupeCapacity: config.webhook.dedupe_capacity,
@@ -294,6 +315,7 @@ export async function startBridge(loaded: LoadedConfig, opts: BridgeOptions = {}
     ender.abandonPending();
     recovery.stop();
     eventLoopLag.stop();
+    metaSip?.stop();
     drachtio?.stop();
     await settledBy(app.close(), closeBy);
     await settledBy(control.close(), closeBy);

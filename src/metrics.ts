@@ -108,6 +108,12 @@ export class Metrics {
     help: 'Writes to the call journal that failed (such a call is not recovered after a crash)',
     registers: [this.registry],
   });
+  readonly metaSipEvents = new Counter({
+    name: 'watrunk_meta_sip_events_total',
+    help: 'SIP mode (docs/sip-mode.md): Meta INVITEs refused (refused), digest failures on watrunk\'s INVITEs (digest_failed), password re-fetches after one (password_refetched) and those that found a new password (password_changed)',
+    labelNames: ['event'] as const,
+    registers: [this.registry],
+  });
   readonly ngRetransmissions = new Counter({
     name: 'watrunk_rtpengine_ng_retransmissions_total',
     help: 'ng commands sent to rtpengine again because no reply came in time (lost UDP, busy engine)',

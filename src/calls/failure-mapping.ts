@@ -1,6 +1,7 @@
 import type { ProviderError } from './ports/whatsapp-errors.js';
 import type { CallTerminated, WhatsAppErrorInfo } from './ports/whatsapp-events.js';
 import type { SipHeaders } from './ports/sip.js';
+import { mapMetaSipAnswer } from './meta-sip-failures.js';
 
 /**
  * How WhatsApp failures reach the PBX: one table, from Graph error codes (docs/whatsapp-calling.md#error-codes) and
@@ -111,6 +112,7 @@ export const NO_ANSWER: SipFailureResponse = { status: 480, reason: 'Temporarily
 
 /** A terminate webhook that ends a call before it was answered. */
 export function mapTerminateBeforeAnswer(ev: CallTerminated): SipFailureResponse {
+  if (ev.sipAnswer) return mapMetaSipAnswer(ev.sipAnswer);
   const first: WhatsAppErrorInfo | undefined = ev.errors[0];
   if (first) {
     const row = GRAPH_ERROR_TABLE[first.code];

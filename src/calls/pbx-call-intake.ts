@@ -11,6 +11,7 @@ import { failureHeaders } from './failure-mapping.js';
 import { BusinessInitiatedCall, type BusinessInitiatedTiming, type PermissionVerdict } from './business-initiated-call.js';
 import type { PbxAdmission } from './pbx-admission.js';
 import type { MediaEngine } from './ports/media-engine.js';
+import { whatsappMediaOf } from '../config/meta-sip-schema.js';
 import type { PbxInvite } from './ports/sip.js';
 import { runInviteChecks } from './pbx-invite-checks.js';
 import { NO_OVERLOAD_LIMITS, OverloadGuard } from './overload-guard.js';
@@ -102,7 +103,7 @@ export class PbxCallIntake {
       id,
       leg,
       pbxOffer: offer,
-      media: this.d.media.createSession(id),
+      media: this.d.media.createSession(id, { whatsappMedia: whatsappMediaOf(business.config) }),
       calls: whatsapp,
       numberName: a.number.name,
       trunkName: trunk.name,

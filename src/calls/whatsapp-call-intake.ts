@@ -10,6 +10,7 @@ import type { MediaWatchTiming } from './media-watch.js';
 import { routeInbound } from './inbound-route.js';
 import { newCallId, type BusinessNumber } from './pbx-call-intake.js';
 import type { MediaEngine } from './ports/media-engine.js';
+import { whatsappMediaOf } from '../config/meta-sip-schema.js';
 import type { PbxDialer } from './ports/sip.js';
 
 export interface WhatsAppCallIntakeDeps {
@@ -81,7 +82,7 @@ export class WhatsAppCallIntake {
       route,
       dialer: this.d.dialer,
       ...(inbound.auth && password !== undefined ? { auth: { username: inbound.auth.username, password } } : {}),
-      media: this.d.media.createSession(id),
+      media: this.d.media.createSession(id, { whatsappMedia: whatsappMediaOf(business.config) }),
       calls: whatsapp,
       numberName,
       ringTimeoutMs: inbound.ring_timeout_s * 1000,

@@ -50,6 +50,8 @@ export interface Secrets {
   trunkPasswords: Map<string, string>;
   /** digest password for INVITEs to the PBX, per number name */
   inboundPasswords?: Map<string, string>;
+  /** mode sip numbers with meta_sip.password_env: name -> Meta's SIP password. */
+  metaSipPasswords?: Map<string, string>;
   /** bearer token of the admin HTTP API, when an admin section exists */
   adminToken?: string;
 }
@@ -122,13 +124,18 @@ export function resolveSecrets(config: ConfigFile, env: NodeJS.ProcessEnv = proc
   config.numbers.forEach((n, i) => {
     if (n.inbound?.auth) inboundPasswords.set(n.name, need(`numbers[${i}].inbound.auth.password_env`, n.inbound.auth.password_env));
   });
+  // mode sip: the Meta SIP password from the environment when configured so (else fetched from Meta).
+  const metaSipPasswords = new Map<string, string>();
+  config.numbers.forEach((n, i) => {
+    if (n.mode === 'sip' && n.meta_sip?.password_env) metaSipPasswords.set(n.name, need(`numbers[${i}].meta_sip.password_env`, n.meta_sip.password_env));
+  });
   const adminToken = config.admin ? need('admin.token_env', config.admin.token_env) : undefined;
   if (adminToken && adminToken.length < MIN_ADMIN_TOKEN_LENGTH) {
     problems.push(`admin.token_env: the token in ${config.admin?.token_env} must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters`);
   }
   if (problems.length) throw new ConfigError(problems, file);
   return {
-    verifyToken, appSecret, accessTokens, providers, trunkPasswords, inboundPasswords,
+    verifyToken, appSecret, accessTokens, providers, trunkPasswords, inboundPasswords, metaSipPasswords,
     ...(drachtioSecret !== undefined ? { drachtioSecret } : {}), ...(adminToken !== undefined ? { adminToken } : {}),
   };
 }

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { desiredCallingSchema, sipModeConflict } from './desired-calling.js';
+import { metaSipIssues, metaSipSchema } from './meta-sip-schema.js';
 import { permissionPolicySchema } from './permission-policy.js';
 import { digits, envName, ipOrCidr, port, text, urlPath } from './primitives.js';
 import { PROVIDERS } from './provider-capabilities.js';
@@ -76,6 +77,8 @@ export const numberSchema = z.object({
   max_concurrent_calls: z.number().int().min(1).default(1000),
   /** WhatsApp -> PBX routing. Absent: user-initiated calls are rejected at once. */
   inbound: inboundSchema.optional(),
+  /** mode sip: watrunk as the SBC between the PBX and Meta's SIP edge (meta-sip-schema.ts, docs/sip-mode.md). */
+  meta_sip: metaSipSchema.optional(),
   /** Desired calling settings (Meta's `calling` object, docs/whatsapp-calling.md#settings): `watrunk settings diff|apply`. */
   calling: desiredCallingSchema.optional(),
   /** provider 360dialog: API key, base URL, webhook authentication (provider-schemas.ts). */
@@ -87,6 +90,7 @@ export const numberSchema = z.object({
 }).strict().superRefine((n, ctx) => {
   const conflict = sipModeConflict(n.mode, n.calling);
   if (conflict) ctx.addIssue({ code: 'custom', path: ['calling', 'sip', 'status'], message: conflict });
+  for (const issue of metaSipIssues(n)) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
   checkNumberProvider(n, ctx);
 });
 

@@ -23,6 +23,15 @@ export interface PbxTrunkServerDeps {
   /** Session timers and OPTIONS probes on the calls' dialogs. */
   liveness: SipLivenessConfig;
   logger: Logger;
+  /**
+   * SIP mode: Meta's edge shares this front door. A request carrying Meta's marks is Meta's to
+   * answer (src/adapters/meta-sip/meta-sip-ingress.ts), never a trunk's.
+   */
+  metaEdge?: {
+    claims(req: SrfRequest): boolean;
+    handleInvite(req: SrfRequest, res: SrfResponse): Promise<void>;
+    handleOptions(req: SrfRequest, res: SrfResponse): void;
+  };
 }
 
 /**
@@ -42,13 +51,15 @@ export class PbxTrunkServer {
 
   install(): void {
     this.srf.invite((req, res) => {
-      this.onInvite(req, res).catch((err: unknown) => {
+      const meta = this.deps.metaEdge?.claims(req) ? this.deps.metaEdge : undefined;
+      (meta ? meta.handleInvite(req, res) : this.onInvite(req, res)).catch((err: unknown) => {
         this.log.error({ err, sipCallId: req.callId }, 'INVITE handling failed: 500');
         if (!res.finalResponseSent) res.send(500);
       });
     });
     this.srf.options((req, res) => {
-      if (this.deps.trunks.knowsSource(req.source_address)) res.send(200, { headers: { Allow: 'INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE' } });
+      if (this.deps.metaEdge?.claims(req)) this.deps.metaEdge.handleOptions(req, res);
+      else if (this.deps.trunks.knowsSource(req.source_address)) res.send(200, { headers: { Allow: 'INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE' } });
       else res.send(403);
     });
   }

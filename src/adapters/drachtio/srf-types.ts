@@ -76,6 +76,8 @@ export interface SrfUac {
   createUAC(uri: string, opts: {
     localSdp: string; headers?: Record<string, string>; callingNumber?: string; callingName?: string;
     auth?: { username: string; password: string };
+    /** Outbound proxy: where the INVITE goes, whatever its Request-URI (srf.js createUAC). */
+    proxy?: string;
   }, callbacks: {
     cbRequest?: (err: unknown, req: { cancel(): void }) => void;
     cbProvisional?: (res: { status: number; body?: string }) => void;
@@ -90,4 +92,7 @@ export interface SrfLike extends SrfUac {
   invite(handler: SrfHandler): void;
   options(handler: SrfHandler): void;
   createUAS(req: SrfRequest, res: SrfResponse, opts: { localSdp: string; headers?: Record<string, string> }): Promise<SrfDialog>;
+  /** An out-of-dialog request (srf.js request()); the callback gets the sent request, whose 'response' event carries the answer. */
+  request?(uri: string, opts: { method: string; headers?: Record<string, string>; proxy?: string }, cb: (err: unknown, req: { on(event: 'response', cb: (res: SrfIncomingResponse) => void): void }) => void): void;
+  use?(method: string, mw: SrfHandler): void;
 }

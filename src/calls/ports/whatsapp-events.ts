@@ -85,6 +85,8 @@ export interface CallTerminated extends EventBase {
   endTime?: number;
   durationS?: number;
   errors: WhatsAppErrorInfo[];
+  /** SIP mode: Meta's final SIP answer that ended the call before it was answered (docs/sip-mode.md#errors). */
+  sipAnswer?: { status: number; reason: string; afterCredentials?: boolean };
   trackingData?: string;
   ctaPayload?: string;
   deeplinkPayload?: string;

@@ -80,12 +80,17 @@ export class SipModeMonitor {
     return [...this.reports.values()];
   }
 
-  /** Always ok (a restart does not fix a mismatch); the detail names every mismatch. */
+  /**
+   * The detail names every mismatch. A number in mode `sip` that Meta does not have in SIP mode
+   * fails readiness: none of its calls can work (watrunk's INVITEs go to an edge that does not
+   * expect them, Meta's calls arrive as webhooks nobody serves). An `api` number's mismatch stays
+   * ok (its Graph calls fail loudly with 131055 on their own, and a restart fixes nothing).
+   */
   readiness(): CheckResult {
     const reports = this.all();
     if (reports.length === 0) return { ok: true, detail: 'not checked yet' };
     const bad = reports.filter((r) => r.state === 'mismatch');
-    if (bad.length) return { ok: true, detail: `MISMATCH: ${bad.map((r) => `${r.number}: ${r.detail}`).join('; ')}` };
+    if (bad.length) return { ok: !bad.some((r) => r.configured === 'sip'), detail: `MISMATCH: ${bad.map((r) => `${r.number}: ${r.detail}`).join('; ')}` };
     const unknown = reports.filter((r) => r.state === 'unknown');
     const okText = `${reports.length - unknown.length} number(s) match Meta's sip.status`;
     return { ok: true, detail: unknown.length ? `${okText}; unknown: ${unknown.map((r) => `${r.number} (${r.detail})`).join('; ')}` : okText };
