@@ -64,7 +64,10 @@ export async function endCall(rt: SimulatorRuntime, call: SimulatedCall, end: Ca
   call.endStatus = end.status;
   call.endReason = end.reason;
   clearCallTimers(rt, call);
-  if (end.notify !== false) {
+  if (end.notify !== false && call.sip) {
+    // SIP mode: Meta sends no calling webhooks by default (docs/sip-mode.md#webhooks); the call ends in SIP.
+    await call.sip.end(end).catch((err: unknown) => rt.log.warn({ err, callId: call.id }, 'ending the SIP call failed'));
+  } else if (end.notify !== false) {
     sendCallWebhook(rt, call, 'terminate', `terminate:${end.status}`, terminatePayload(numberOf(rt, call).identity, {
       callId: call.id,
       direction: call.direction,

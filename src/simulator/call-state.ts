@@ -53,6 +53,8 @@ export interface SimulatedCall extends CallTimeline {
   ctaPayload?: string;
   deeplinkPayload?: string;
   media?: SimulatedUserMedia;
+  /** SIP mode (sip-edge/): how the call ends over SIP instead of a terminate webhook. */
+  sip?: { end(ending: { by: EndedBy; status: 'COMPLETED' | 'FAILED'; reason: string; errors?: { code: number }[] }): Promise<void> };
   /** Last media report, kept after the media is closed. */
   mediaReport?: MediaReport;
   timers: Set<NodeJS.Timeout>;
@@ -68,6 +70,9 @@ export interface SimulatedCallView extends CallTimeline {
   direction: CallDirection;
   state: CallState;
   user: { number: string; userId?: string; name?: string };
+  /** The SDP offer and answer of the call (the business's or Meta's, per direction). */
+  offerSdp?: string;
+  answerSdp?: string;
   bizOpaqueCallbackData?: string;
   webhooks: Array<{ seq: number; summary: string; outcome: string; attempts: number; faults: string[]; createdAt: number }>;
   actions: ActionRecord[];
@@ -100,6 +105,8 @@ export function viewOf(call: SimulatedCall): SimulatedCallView {
     ...opt('endStatus', call.endStatus),
     ...opt('endReason', call.endReason),
     ...opt('bizOpaqueCallbackData', call.bizOpaque),
+    ...opt('offerSdp', call.offerSdp),
+    ...opt('answerSdp', call.answerSdp),
     webhooks: call.webhooks.map((w) => ({
       seq: w.seq, summary: w.summary, outcome: w.outcome, attempts: w.attempts, faults: w.faults, createdAt: w.createdAt,
     })),

@@ -143,6 +143,29 @@ const faultsSchema = z.object({
   graph_error_actions: z.array(z.enum(GRAPH_CALL_ACTIONS)).default([...GRAPH_CALL_ACTIONS]),
 }).strict();
 
+const sipEdgeSchema = z.object({
+  /** The simulator's own drachtio-server (admin connection). */
+  drachtio: z.object({
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(1).max(65535).default(9023),
+    secret: z.string().optional(),
+    secret_env: z.string().optional(),
+  }).strict(),
+  /** The rtpengine that plays Meta's media relay between the business's SDES/DTLS and the user's WebRTC. */
+  rtpengine: z.object({ host: z.string().default('127.0.0.1'), port: z.number().int().min(1).max(65535).default(22222) }).strict(),
+  /** Meta's SIP domain. */
+  domain: z.string().default('wa.meta.vc'),
+  /**
+   * Where INVITEs to the business go, whatever the number's sip.servers[].hostname says (tests:
+   * "sip:127.0.0.1:<watrunk's TLS port>;transport=tls"). Default: the configured hostname and port over TLS.
+   */
+  business_proxy: z.string().regex(/^sips?:/).optional(),
+  /** A Record-Route the edge adds to its 200 OK (Meta's proxies add theirs); must reach this edge. */
+  record_route: z.string().optional(),
+}).strict();
+
+export type SipEdgeConfig = z.infer<typeof sipEdgeSchema>;
+
 export const simulatorConfigSchema = z.object({
   http: z.object({
     host: z.string().default('127.0.0.1'),
@@ -162,6 +185,11 @@ export const simulatorConfigSchema = z.object({
   default_user: defaultUserSchema.default(defaultUserSchema.parse({})),
   media: mediaSchema.default(mediaSchema.parse({})),
   faults: faultsSchema.default(faultsSchema.parse({})),
+  /**
+   * Meta's SIP edge for numbers whose simulated sip.status is ENABLED (sip-edge/, docs/sip-mode.md#simulator).
+   * Needs a drachtio-server of its own (with a TLS listener) and an rtpengine standing in for Meta's relay.
+   */
+  sip_edge: sipEdgeSchema.optional(),
 }).strict().superRefine((cfg, ctx) => {
   const seen = new Map<string, number>();
   cfg.numbers.forEach((n, i) => {

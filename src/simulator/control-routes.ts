@@ -16,6 +16,7 @@ import { SimulatorRequestError, startUserCall, userHangsUpOwnCall } from './user
  *   POST /_sim/calls                 start a user-initiated call {phoneNumberId?, from, fromUserId?, name?,
  *                                    ctaPayload?, deeplinkPayload?, hideNumber?} → 201 {callId}
  *   POST /_sim/calls/:id/hangup      the user hangs up (or declines a ringing call)
+ *   POST /_sim/numbers/:pnid/sip-password/rotate   Meta's SIP password reset (a new password)
  *   POST /_sim/calls/:id/dtmf        the user presses keys {digits: "12#"}
  *   GET|POST /_sim/faults            faults for the next webhooks {duplicate_next, drop_next, delay_next_ms,
  *                                    delay_next, reorder_next, late_next, late_by_s, kind} and the next
@@ -67,6 +68,13 @@ export function registerControlRoutes(app: FastifyInstance, rt: SimulatorRuntime
       if (err instanceof SimulatorRequestError) return fail(reply, err.status, err.message);
       throw err;
     }
+  });
+
+  // Meta's SIP password reset, in one step (docs/sip-mode.md#password).
+  app.post<{ Params: { pnid: string } }>('/_sim/numbers/:pnid/sip-password/rotate', async (req, reply) => {
+    if (!rt.numbers.has(req.params.pnid)) return fail(reply, 404, `unknown phone_number_id ${req.params.pnid}`);
+    rt.settings.rotateSipPassword(req.params.pnid);
+    return { rotated: true };
   });
 
   app.post<{ Params: { id: string } }>('/_sim/calls/:id/hangup', async (req, reply) => {

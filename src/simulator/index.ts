@@ -14,6 +14,7 @@ import { loadMediaFactory } from './media-loader.js';
 import type { SimulatedMediaFactory } from './media/types.js';
 import { buildRuntime, type SimulatorRuntime } from './runtime.js';
 import { startUserCall, type UserCallRequest } from './user-initiated.js';
+import { SimulatorSipEdge } from './sip-edge/sip-edge.js';
 import type { DeliveryRecord } from './webhook-delivery.js';
 
 /**
@@ -56,6 +57,10 @@ export interface Simulator {
   webhooksIdle(maxWaitMs?: number): Promise<void>;
   /** Back to the configured state, as POST /_sim/reset. */
   reset(): Promise<void>;
+  /** Meta's SIP password reset for a number (a new password), as POST /_sim/numbers/:pnid/sip-password/rotate. */
+  rotateSipPassword(phoneNumberId: string): void;
+  /** The simulated SIP edge, when config sip_edge is set (connected by listen()). */
+  sipEdge?: SimulatorSipEdge;
 }
 
 const UNLOADED_MEDIA: SimulatedMediaFactory = {
@@ -115,6 +120,11 @@ export function createSimulator(config: SimulatorConfig | SimulatorConfigInput, 
     rt.log.info('simulator reset');
   };
   const app = buildApp(rt, reset);
+  // Meta's SIP edge (config sip_edge): its own drachtio-server and an rtpengine as Meta's relay.
+  const env = deps.env ?? process.env;
+  const sipEdge = parsed.sip_edge
+    ? new SimulatorSipEdge(rt, parsed.sip_edge, parsed.sip_edge.drachtio.secret ?? (parsed.sip_edge.drachtio.secret_env ? env[parsed.sip_edge.drachtio.secret_env] ?? '' : ''))
+    : undefined;
   app.addHook('onReady', async () => {
     if (!deps.media) rt.media = await loadMediaFactory(parsed.media.mode);
   });
@@ -123,6 +133,10 @@ export function createSimulator(config: SimulatorConfig | SimulatorConfigInput, 
     app,
     async listen() {
       await app.listen({ host: parsed.http.host, port: parsed.http.port });
+      if (sipEdge && !rt.sipEdge) {
+        await sipEdge.start();
+        rt.sipEdge = sipEdge;
+      }
       const addr = app.server.address();
       const port = typeof addr === 'object' && addr ? addr.port : parsed.http.port;
       const host = ['0.0.0.0', '::', ''].includes(parsed.http.host) ? '127.0.0.1' : parsed.http.host;
@@ -134,6 +148,7 @@ export function createSimulator(config: SimulatorConfig | SimulatorConfigInput, 
       await endAllSilently(rt);
       rt.timers.clearAll();
       await rt.webhooks.close();
+      sipEdge?.stop();
       await app.close();
     },
     async startUserCall(req) {
@@ -149,6 +164,8 @@ export function createSimulator(config: SimulatorConfig | SimulatorConfigInput, 
     injectFaults: (req) => rt.faults.inject(req),
     webhooksIdle: (maxWaitMs) => rt.webhooks.idle(maxWaitMs),
     reset,
+    rotateSipPassword: (pnid) => rt.settings.rotateSipPassword(pnid),
+    ...(sipEdge && { sipEdge }),
   };
 }
 

@@ -1,3 +1,4 @@
+import type { SimulatedUser } from './user-rules.js';
 import type { Logger } from '../logging.js';
 import { CallStore } from './call-state.js';
 import type { DialectSecrets } from './dialects/dialect-config.js';
@@ -38,6 +39,10 @@ export interface SimulatorRuntime {
   webhooks: WebhookDelivery;
   media: SimulatedMediaFactory;
   numbers: Map<string, BusinessNumber>;
+  /** Meta's SIP edge (config sip_edge), for numbers with sip.status ENABLED; set once it connects. */
+  sipEdge?: {
+    startUserCall(number: BusinessNumber, user: SimulatedUser, extra: { ctaPayload?: string; deeplinkPayload?: string }): Promise<{ callId: string }>;
+  };
   /** Graph versions seen in request paths, with counts (the configured one is only expected). */
   graphVersions: Map<string, number>;
   /** Messages sent through POST /messages (kept for the control API; bounded). */

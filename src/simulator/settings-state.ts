@@ -28,6 +28,7 @@ export interface NumberSettingsInit { phoneNumberId: string; appId: string; call
 export class SettingsStore {
   private readonly byNumber = new Map<string, Calling>();
   private readonly appIds = new Map<string, string>();
+  private readonly passwordGenerations = new Map<string, number>();
 
   constructor(private readonly numbers: NumberSettingsInit[], private readonly seed: number, private readonly clock: () => number) {
     this.reset();
@@ -35,6 +36,7 @@ export class SettingsStore {
 
   /** Restores every number to its configured settings. Throws when a configured `calling` is invalid. */
   reset(): void {
+    this.passwordGenerations.clear();
     this.byNumber.clear();
     for (const n of this.numbers) {
       this.appIds.set(n.phoneNumberId, n.appId);
@@ -48,7 +50,27 @@ export class SettingsStore {
 
   /** Deterministic SIP password for (number, server hostname): Meta generates one per number and app. */
   sipPassword(phoneNumberId: string, hostname: string): string {
-    return createHmac('sha256', `watrunk-sim-${this.seed}`).update(`${phoneNumberId}|${hostname}`).digest('base64url').slice(0, 32);
+    const generation = this.passwordGenerations.get(phoneNumberId) ?? 0;
+    return createHmac('sha256', `watrunk-sim-${this.seed}`).update(`${phoneNumberId}|${hostname}|${generation}`).digest('base64url').slice(0, 32);
+  }
+
+  /**
+   * A new SIP password for the number, as Meta's reset does (sip DISABLED with servers [], then
+   * ENABLED again: docs/sip-mode.md#password); the control API exposes it for tests.
+   */
+  rotateSipPassword(phoneNumberId: string): void {
+    this.passwordGenerations.set(phoneNumberId, (this.passwordGenerations.get(phoneNumberId) ?? 0) + 1);
+  }
+
+  /** The number's SIP server entries (hostname, port, request_uri_user_params). */
+  sipServers(phoneNumberId: string): Record<string, unknown>[] {
+    const servers = this.field(phoneNumberId, ['sip', 'servers']);
+    return Array.isArray(servers) ? servers.filter(isObject) : [];
+  }
+
+  /** SDES or DTLS, as srtp_key_exchange_protocol says (DTLS when unset). */
+  srtpKeyExchange(phoneNumberId: string): 'SDES' | 'DTLS' {
+    return this.field(phoneNumberId, ['srtp_key_exchange_protocol']) === 'SDES' ? 'SDES' : 'DTLS';
   }
 
   get(phoneNumberId: string, includeSipCredentials = false): Calling {
@@ -83,6 +105,8 @@ export class SettingsStore {
     for (const [key, value] of Object.entries(update)) {
       if (key !== 'servers') sip[key] = value;
     }
+    // Meta's password reset: DISABLED with no servers; the next ENABLED gets a new password.
+    if (update['status'] === 'DISABLED' && Array.isArray(update['servers']) && update['servers'].length === 0) this.rotateSipPassword(phoneNumberId);
     if (Array.isArray(update['servers'])) {
       const appId = this.appIds.get(phoneNumberId) ?? '';
       const others = (Array.isArray(sip['servers']) ? sip['servers'] : []).filter((s: Record<string, unknown>) => s['app_id'] !== appId);

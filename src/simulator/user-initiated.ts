@@ -42,8 +42,9 @@ export async function startUserCall(rt: SimulatorRuntime, input: UserCallRequest
   const number = req.phoneNumberId ? rt.numbers.get(req.phoneNumberId) : rt.numbers.values().next().value;
   if (!number) throw new SimulatorRequestError(404, `unknown phone_number_id ${req.phoneNumberId}`);
   const pnid = number.identity.phoneNumberId;
-  if (rt.settings.isSipEnabled(pnid)) {
-    throw new SimulatorRequestError(409, 'SIP is enabled on this number: user-initiated calls arrive over SIP, not webhooks (docs/whatsapp-calling.md#sip-mode)');
+  const overSip = rt.settings.isSipEnabled(pnid);
+  if (overSip && !rt.sipEdge) {
+    throw new SimulatorRequestError(409, 'SIP is enabled on this number: user-initiated calls arrive over SIP, and this simulator has no sip_edge (docs/sip-mode.md#simulator)');
   }
   if (rt.calls.active(pnid).length >= rt.config.limits.max_concurrent_calls) {
     // Over the limit the caller is told the call cannot be placed and no webhook is sent (docs/whatsapp-calling.md#limits).
@@ -54,6 +55,11 @@ export async function startUserCall(rt: SimulatorRuntime, input: UserCallRequest
   });
   const user = req.hideNumber ? { ...resolved, number: '' } : resolved;
   if (rt.calls.activeWith(pnid, user.key)) throw new SimulatorRequestError(409, 'this user already has an ongoing call with this number');
+  if (overSip) {
+    return rt.sipEdge!.startUserCall(number, user, {
+      ...(req.ctaPayload !== undefined && { ctaPayload: req.ctaPayload }), ...(req.deeplinkPayload !== undefined && { deeplinkPayload: req.deeplinkPayload }),
+    });
+  }
 
   const media = rt.media.create({ toneHz: rt.config.media.tone_hz, listenHz: rt.config.media.listen_hz });
   const offer = await media.createOffer();
