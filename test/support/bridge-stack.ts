@@ -12,6 +12,25 @@ export const PNID = '105615555715855';
 export const BUSINESS_NUMBER = '15551112222';
 const SECRETS = { token: 'stack-token', appSecret: 'stack-app-secret', verifyToken: 'stack-vt', drachtio: 'stack-drachtio' };
 
+/** The SIP host name the stack's number is configured with (Meta matches the From host against it). */
+export const SIP_HOSTNAME = 'sip.watrunk.test';
+
+export interface SipModeStackOptions {
+  srtp: 'sdes' | 'dtls';
+  /** The edge's drachtio-server (admin connection). */
+  edgeDrachtio: { host: string; port: number; secret: string };
+  /** Where watrunk sends its INVITEs (the edge's TLS listener), e.g. sip:127.0.0.1:5071;transport=tls. */
+  edgeUri: string;
+  /** Where the edge sends Meta's INVITEs (watrunk's TLS listener). */
+  bridgeUri: string;
+  /** The rtpengine playing Meta's relay. */
+  rtpengine: { host: string; port: number };
+  /** A Record-Route the edge puts on its INVITEs and 200 OKs (as Meta's proxies do). */
+  recordRoute?: string;
+  /** meta_sip.password_env's value, instead of fetching the password from the simulated settings. */
+  fixedPassword?: string;
+}
+
 export interface BridgeStack {
   bridge: RunningBridge;
   sim: Simulator;
@@ -38,13 +57,24 @@ export async function startBridgeStack(opts: {
   logger?: Logger;
   /** The provider carrying the number (simulator dialect + bridge adapter); default meta. */
   provider?: ProviderName;
+  /**
+   * Meta's SIP mode (docs/sip-mode.md): the number is in mode sip at both ends; the simulator's SIP
+   * edge runs on its own drachtio-server and uses `rtpengine` as Meta's media relay.
+   */
+  sipMode?: SipModeStackOptions;
 }): Promise<BridgeStack> {
   const logger = opts.logger ?? pino({ level: process.env['WATRUNK_TEST_LOG'] ?? 'silent' });
   const bridgePort = await freeTcpPort();
   const sim = createSimulator(parseSimulatorConfig({
     http: { host: '127.0.0.1', port: 0 },
     numbers: [opts.provider ? simNumberFor(opts.provider, bridgePort)
-      : { phone_number_id: PNID, display_number: BUSINESS_NUMBER, access_token: SECRETS.token, app_secret: SECRETS.appSecret, webhook_url: `http://127.0.0.1:${bridgePort}/webhooks/whatsapp` }],
+      : {
+        phone_number_id: PNID, display_number: BUSINESS_NUMBER, access_token: SECRETS.token, app_secret: SECRETS.appSecret, webhook_url: `http://127.0.0.1:${bridgePort}/webhooks/whatsapp`,
+        ...(opts.sipMode && { calling: sipCalling(opts.sipMode.srtp) }),
+      }],
+    ...(opts.sipMode && {
+      sip_edge: { drachtio: { host: opts.sipMode.edgeDrachtio.host, port: opts.sipMode.edgeDrachtio.port, secret: opts.sipMode.edgeDrachtio.secret }, rtpengine: opts.sipMode.rtpengine, business_proxy: opts.sipMode.bridgeUri, ...(opts.sipMode.recordRoute && { record_route: opts.sipMode.recordRoute }) },
+    }),
     users: opts.users,
     media: { mode: opts.simMedia.mode, tone_hz: 440, listen_hz: [1000] },
     ...(opts.timing ? { timing: opts.timing } : {}),
@@ -56,6 +86,10 @@ export async function startBridgeStack(opts: {
     internal_http: { host: '127.0.0.1', port: await freeTcpPort() },
     numbers: [{
       ...(opts.provider ? bridgeNumberFor(opts.provider, simUrl) : { name: 'demo', phone_number_id: PNID, display_number: BUSINESS_NUMBER, access_token_env: 'T', base_url: simUrl }),
+      ...(opts.sipMode && {
+        mode: 'sip',
+        meta_sip: { hostname: SIP_HOSTNAME, edge_uri: opts.sipMode.edgeUri, srtp: opts.sipMode.srtp, password_refetch_min_interval_s: 0, ...(opts.sipMode.fixedPassword !== undefined && { password_env: 'META_SIP_PASSWORD' }) },
+      }),
       ...(opts.inbound ? { inbound: opts.inbound } : {}),
     }],
     ...(opts.drachtio ? {
@@ -76,6 +110,7 @@ export async function startBridgeStack(opts: {
       }),
       trunkPasswords: new Map(),
       ...(opts.drachtio ? { drachtioSecret: opts.drachtio.secret } : {}),
+      ...(opts.sipMode?.fixedPassword !== undefined && { metaSipPasswords: new Map([['demo', opts.sipMode.fixedPassword]]) }),
     },
   }, { logger, ...(opts.media ? { media: opts.media } : {}), ...(opts.dialer ? { dialer: opts.dialer } : {}) });
   return {
@@ -84,5 +119,13 @@ export async function startBridgeStack(opts: {
       await bridge.stop();
       await sim.close();
     },
+  };
+}
+
+/** The simulated number's calling settings in SIP mode: SIP ENABLED toward SIP_HOSTNAME, SDES or DTLS. */
+function sipCalling(srtp: 'sdes' | 'dtls'): Record<string, unknown> {
+  return {
+    status: 'ENABLED', srtp_key_exchange_protocol: srtp === 'sdes' ? 'SDES' : 'DTLS',
+    sip: { status: 'ENABLED', servers: [{ hostname: SIP_HOSTNAME, port: 5061 }] },
   };
 }

@@ -6,20 +6,38 @@
  * else to their Request-URI; in-dialog requests follow loose_route(). An OPTIONS to the proxy
  * itself (no user part) is answered 200, which is also the readiness probe.
  * Every request is logged as `rx METHOD R-URI from IP:PORT` (see logs()).
+ * With `tls`, a SIP-over-TLS listener as well, on a port of its own (Debian package
+ * kamailio-tls-modules, tls.so): it asks no client certificate, and as a TLS client it does not
+ * verify the server (test CAs are private). Record-Route over TLS: record_route() adds one entry
+ * (`;transport=tls`) when a request enters and leaves through the same TLS socket, and two (double
+ * Record-Route, the rr module's enable_double_rr) when the transports or sockets differ.
  * Runs in the foreground (-DD) logging to stderr (-E), as its own process group, since its
  * worker processes must go down with it.
  */
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freeUdpTcpPort } from './ports.js';
+import { freeTcpPort, freeUdpTcpPort } from './ports.js';
 import { waitFor } from './media/wait.js';
 import { findBinary, spawnLogged, tail } from './phones/process.js';
 
 export type KamailioTransport = 'udp' | 'tcp' | 'both';
+
+/** A SIP-over-TLS listener (PEM files). */
+export interface KamailioTlsOptions {
+  /** The server certificate (with any intermediates after it). */
+  certFile: string;
+  /** Its private key, unencrypted. */
+  keyFile: string;
+  /** CA list offered to peers (not used for verification: no peer certificate is required or checked). */
+  caFile?: string;
+  /** TLS port on 127.0.0.1 (default: a free TCP port other than the UDP/TCP one). */
+  port?: number;
+}
 
 export interface KamailioOptions {
   /** Listening port on 127.0.0.1 (default: free for UDP and TCP). */
@@ -29,16 +47,22 @@ export interface KamailioOptions {
   /** record_route() on initial requests (default true). */
   recordRoute?: boolean;
   /** Send every initial request here instead of to its Request-URI. */
-  forwardTo?: { host: string; port: number; transport?: 'udp' | 'tcp' };
+  forwardTo?: { host: string; port: number; transport?: 'udp' | 'tcp' | 'tls' };
   /** Kamailio `debug` level (default 2 = info, which includes the per-request line). */
   debug?: number;
   /** How long to wait for the OPTIONS probe to be answered (default 8 s). */
   startTimeoutMs?: number;
+  /** Also listen for SIP over TLS (needs tls.so, see kamailioTlsSkipReason). */
+  tls?: KamailioTlsOptions;
 }
 
 export interface KamailioInstance {
   host: '127.0.0.1';
   port: number;
+  /** The SIP-over-TLS port (only when started with `tls`). */
+  tlsPort?: number;
+  /** `sip:127.0.0.1:<tlsPort>;transport=tls` (only when started with `tls`). */
+  tlsUri?: string;
   pid: number;
   /** The generated configuration, for failure messages. */
   cfg: string;
@@ -74,25 +98,58 @@ export function kamailioSkipReason(): string | undefined {
   return undefined;
 }
 
-function configText(port: number, moduleDir: string, opts: KamailioOptions): string {
+/** Why Kamailio tests with a TLS listener must skip (kamailioSkipReason, or tls.so missing), or undefined. */
+export function kamailioTlsSkipReason(): string | undefined {
+  const skip = kamailioSkipReason();
+  if (skip) return skip;
+  const dir = kamailioModuleDir() as string;
+  if (!existsSync(join(dir, 'tls.so'))) return `kamailio TLS module missing in ${dir}: tls.so (apt-get install kamailio-tls-modules)`;
+  return undefined;
+}
+
+/**
+ * The tls module's profiles (https://www.kamailio.org/docs/modules/5.6.x/modules/tls.html): the
+ * server asks for no client certificate (Meta sends none) and the client checks no server
+ * certificate (the tests' CA is private).
+ */
+function tlsConfigText(tls: KamailioTlsOptions): string {
+  return `[server:default]
+method = TLSv1.2+
+verify_certificate = no
+require_certificate = no
+certificate = ${tls.certFile}
+private_key = ${tls.keyFile}
+${tls.caFile ? `ca_list = ${tls.caFile}\n` : ''}
+[client:default]
+method = TLSv1.2+
+verify_certificate = no
+require_certificate = no
+`;
+}
+
+function configText(port: number, moduleDir: string, opts: KamailioOptions, tls?: { port: number; cfgPath: string }): string {
   const transport = opts.transport ?? 'both';
   const listen: string[] = [];
   if (transport !== 'tcp') listen.push(`listen=udp:127.0.0.1:${port}`);
   if (transport !== 'udp') listen.push(`listen=tcp:127.0.0.1:${port}`);
+  if (tls) listen.push(`listen=tls:127.0.0.1:${tls.port}`);
   const fwd = opts.forwardTo;
   const forward = fwd
-    ? `    $du = "sip:${fwd.host}:${fwd.port}${fwd.transport === 'tcp' ? ';transport=tcp' : ''}";\n`
+    ? `    $du = "sip:${fwd.host}:${fwd.port}${fwd.transport === 'tcp' || fwd.transport === 'tls' ? `;transport=${fwd.transport}` : ''}";\n`
     : '';
+  // TLS runs over Kamailio's TCP layer, so TCP stays enabled with a TLS listener.
+  const tlsGlobals = tls ? 'enable_tls=yes\n' : '';
+  const tlsModule = tls ? `loadmodule "tls.so"\nmodparam("tls", "config", "${tls.cfgPath}")\n` : '';
   return `#!KAMAILIO
 debug=${opts.debug ?? 2}
 log_stderror=yes
 children=1
 tcp_children=1
 auto_aliases=no
-disable_tcp=${transport === 'udp' ? 'yes' : 'no'}
-${listen.join('\n')}
+disable_tcp=${transport === 'udp' && !tls ? 'yes' : 'no'}
+${tlsGlobals}${listen.join('\n')}
 mpath="${moduleDir}/"
-${MODULES.map((m) => `loadmodule "${m}.so"`).join('\n')}
+${tlsModule}${MODULES.map((m) => `loadmodule "${m}.so"`).join('\n')}
 modparam("rr", "append_fromtag", 1)
 
 request_route {
@@ -114,8 +171,11 @@ ${opts.recordRoute === false ? '' : '  if (!is_method("REGISTER")) { record_rout
 `;
 }
 
-/** Sends an OPTIONS to 127.0.0.1:`port` and resolves with the status line, or undefined if none. */
-export async function sipOptionsPing(port: number, transport: 'udp' | 'tcp', timeoutMs = 500): Promise<string | undefined> {
+/**
+ * Sends an OPTIONS to 127.0.0.1:`port` and resolves with the status line, or undefined if none.
+ * Over 'tls' the server's certificate is not checked.
+ */
+export async function sipOptionsPing(port: number, transport: 'udp' | 'tcp' | 'tls', timeoutMs = 500): Promise<string | undefined> {
   const branch = `z9hG4bK${Math.random().toString(36).slice(2)}`;
   const build = (localPort: number): string => [
     `OPTIONS sip:127.0.0.1:${port} SIP/2.0`,
@@ -146,11 +206,13 @@ export async function sipOptionsPing(port: number, transport: 'udp' | 'tcp', tim
     }
   }
   return new Promise<string | undefined>((resolve) => {
-    const s = connect({ host: '127.0.0.1', port });
+    const s = transport === 'tls'
+      ? tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false })
+      : connect({ host: '127.0.0.1', port });
     let buf = Buffer.alloc(0);
     const done = (v: string | undefined): void => { clearTimeout(timer); s.destroy(); resolve(v); };
     const timer = setTimeout(() => done(undefined), timeoutMs);
-    s.once('connect', () => s.write(build(s.localPort ?? 0)));
+    s.once(transport === 'tls' ? 'secureConnect' : 'connect', () => s.write(build(s.localPort ?? 0)));
     s.on('data', (d: Buffer) => {
       buf = Buffer.concat([buf, d]);
       if (buf.includes('\r\n')) done(statusLine(buf));
@@ -159,31 +221,40 @@ export async function sipOptionsPing(port: number, transport: 'udp' | 'tcp', tim
   });
 }
 
-/** Starts Kamailio and resolves once it answers an OPTIONS on (each of) its transport(s). */
+/** Starts Kamailio and resolves once it answers an OPTIONS on (each of) its transport(s), TLS included. */
 export async function startKamailio(opts: KamailioOptions = {}): Promise<KamailioInstance> {
-  const skip = kamailioSkipReason();
+  const skip = opts.tls ? kamailioTlsSkipReason() : kamailioSkipReason();
   if (skip) throw new Error(skip);
   const bin = kamailioBinary() as string;
   const moduleDir = kamailioModuleDir() as string;
   const transport = opts.transport ?? 'both';
   const dir = await mkdtemp(join(tmpdir(), 'watrunk-kamailio-'));
-  const attempts = opts.port === undefined ? 3 : 1;
+  const attempts = opts.port === undefined && opts.tls?.port === undefined ? 3 : 1;
   let lastError: Error | undefined;
   for (let attempt = 0; attempt < attempts; attempt++) {
     const port = opts.port ?? (await freeUdpTcpPort());
-    const cfg = configText(port, moduleDir, opts);
+    let tls: { port: number; cfgPath: string } | undefined;
+    if (opts.tls) {
+      let tlsPort = opts.tls.port ?? (await freeTcpPort());
+      for (let i = 0; opts.tls.port === undefined && tlsPort === port && i < 10; i++) tlsPort = await freeTcpPort();
+      tls = { port: tlsPort, cfgPath: join(dir, 'tls.cfg') };
+      writeFileSync(tls.cfgPath, tlsConfigText(opts.tls));
+    }
+    const cfg = configText(port, moduleDir, opts, tls);
     const cfgPath = join(dir, 'kamailio.cfg');
     writeFileSync(cfgPath, cfg);
     // Small shared and private memory (MB): two of these run beside rtpengine and the phones.
     const args = ['-f', cfgPath, '-DD', '-E', '-P', join(dir, 'kamailio.pid'), '-Y', dir, '-m', '32', '-M', '4'];
     const proc = spawnLogged(bin, args, { cwd: dir, group: true });
     try {
-      const probes: ('udp' | 'tcp')[] = transport === 'both' ? ['udp', 'tcp'] : [transport];
+      const probes: ('udp' | 'tcp' | 'tls')[] = transport === 'both' ? ['udp', 'tcp'] : [transport];
+      if (tls) probes.push('tls');
       for (const t of probes) {
-        await waitFor(`kamailio answers OPTIONS over ${t} on 127.0.0.1:${port}`, async () => {
+        const probePort = t === 'tls' ? tls!.port : port;
+        await waitFor(`kamailio answers OPTIONS over ${t} on 127.0.0.1:${probePort}`, async () => {
           const st = proc.exitStatus();
           if (st) throw new Error(`kamailio exited during start-up (code ${st.code}, signal ${st.signal})`);
-          const status = await sipOptionsPing(port, t, 300);
+          const status = await sipOptionsPing(probePort, t, 300);
           return status?.startsWith('SIP/2.0 200') ? status : undefined;
         }, { timeoutMs: opts.startTimeoutMs ?? 8_000, intervalMs: 100 });
       }
@@ -191,6 +262,7 @@ export async function startKamailio(opts: KamailioOptions = {}): Promise<Kamaili
       return {
         host: '127.0.0.1',
         port,
+        ...(tls && { tlsPort: tls.port, tlsUri: `sip:127.0.0.1:${tls.port};transport=tls` }),
         pid: proc.pid,
         cfg,
         logs: () => proc.logs(),
