@@ -10,7 +10,7 @@ import { FakePbxDialer, type FakePbxUacLeg } from '../fakes/fake-pbx-dialer.js';
 import { FakePbxUasLeg } from '../fakes/fake-pbx-uas-leg.js';
 import { fractionSince, startMediaFixture, wrtcFactory, type MediaFixture } from './media-fixture.js';
 import { answerInStyleOf, fillFixture } from './pbx-sdp-fixtures.js';
-import { recordingSimMedia, type RecordedPeer } from './recording-sim-media.js';
+import { inboundAudioStats, recordingSimMedia, type RecordedPeer } from './recording-sim-media.js';
 import { RtpEndpoint } from './rtp-endpoint.js';
 import { sleep, waitFor } from './wait.js';
 import { inviteFrom } from '../fakes/fake-pbx-invite.js';
@@ -95,7 +95,10 @@ export async function hearsBothWays(pbx: RtpEndpoint, wa: RecordedPeer, { settle
     const pbxMark = pbx.recorder.position;
     await sleep(ms);
     const heard = { atUser: wa.peer.toneFractionSince(waMark, pbxHz), atPbx: fractionSince(pbx.recorder, pbxMark, USER_TONE_HZ) };
-    if ((heard.atUser > 0.8 && heard.atPbx > 0.8) || Date.now() + ms > deadline) return heard;
+    if (heard.atUser > 0.8 && heard.atPbx > 0.8) return heard;
+    // A failed window says what the user's receiver saw, so a rare silence in CI can be diagnosed.
+    console.log(`[hears-both-ways] window failed ${JSON.stringify(heard)}; user receiver ${JSON.stringify(await inboundAudioStats(wa))}`);
+    if (Date.now() + ms > deadline) return heard;
   }
 }
 

@@ -33,3 +33,20 @@ export function recordingSimMedia(factory: WrtcMediaFactory): { media: Simulated
   };
   return { media, peers };
 }
+
+/**
+ * The user's inbound-rtp counters (libwebrtc getStats: packets, losses, concealment, decoder
+ * output), printed when a listening window fails, so that a rare silence in CI says whether
+ * packets arrived at all (SRTP, ICE) or arrived and were not played (decoder, jitter buffer).
+ */
+export async function inboundAudioStats(wa: RecordedPeer): Promise<Record<string, unknown>> {
+  const all = await wa.peer.rawStats();
+  const inbound = all.find((s) => s.type === 'inbound-rtp');
+  const pick = ['packetsReceived', 'packetsLost', 'bytesReceived', 'concealedSamples', 'totalSamplesReceived', 'jitterBufferEmittedCount', 'ssrc', 'codecId', 'audioLevel'];
+  const transport = all.find((s) => s.type === 'transport');
+  return {
+    ...Object.fromEntries(pick.filter((k) => inbound?.[k] !== undefined).map((k) => [k, inbound![k]])),
+    ...(inbound === undefined && { inbound: 'none' }),
+    ...(transport && { dtlsState: transport['dtlsState'], srtpCipher: transport['srtpCipher'] }),
+  };
+}

@@ -3,7 +3,7 @@
  * tests. The start of audio after an answer varies, so the user's side is measured over 1.5 s
  * windows one after another until one passes 0.8 or 8 s are over.
  */
-import type { RecordedPeer } from '../media/recording-sim-media.js';
+import { inboundAudioStats, type RecordedPeer } from '../media/recording-sim-media.js';
 import { sleep, waitFor } from '../media/wait.js';
 import { toneReport } from './audio.js';
 import type { SoftPhone } from './softphone.js';
@@ -16,6 +16,7 @@ export async function userHearsPhone(peer: RecordedPeer, phoneHz: number): Promi
     const mark = peer.peer.audioMark();
     await sleep(1_500);
     heard = peer.peer.toneFractionSince(mark, phoneHz);
+    if (heard <= 0.8) console.log(`[phone-tones] window failed: the user heard ${heard.toFixed(2)}; user receiver ${JSON.stringify(await inboundAudioStats(peer))}`);
   }
   return heard;
 }
