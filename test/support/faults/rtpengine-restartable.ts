@@ -95,6 +95,7 @@ export async function startRestartableRtpengine(): Promise<RestartableRtpengine>
         clearTimeout(timer);
       }
       process.off('exit', killOnExit);
+      range.release();
     })()),
   };
 }

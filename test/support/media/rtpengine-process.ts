@@ -100,7 +100,7 @@ export async function startRtpengine(opts: StartOptions = {}): Promise<Rtpengine
     portMax: range.max,
     pid: child.pid ?? -1,
     logs: () => log,
-    stop: () => (stopping ??= stopChild(child, exited)),
+    stop: () => (stopping ??= stopChild(child, exited).finally(() => range.release())),
   };
 }
 
