@@ -9,6 +9,26 @@ import { createServer, type AddressInfo } from 'node:net';
 
 export const LOOPBACK = '127.0.0.1';
 
+/**
+ * Ports handed out in the last RECENT_MS: not handed out again. The kernel may pick the same
+ * ephemeral port twice in a row while its first taker has not bound it yet (CI once got one port
+ * for both of a bridge's listeners).
+ */
+const RECENT_MS = 60_000;
+const recent = new Map<number, number>();
+
+async function pick(bind: () => Promise<number>, usable: (port: number) => Promise<boolean> = async () => true): Promise<number> {
+  const now = Date.now();
+  for (const [port, at] of recent) if (now - at > RECENT_MS) recent.delete(port);
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = await bind();
+    if (recent.has(port) || !(await usable(port))) continue;
+    recent.set(port, now);
+    return port;
+  }
+  throw new Error('no free port on 127.0.0.1 after 50 attempts');
+}
+
 /** Binds a UDP socket on 127.0.0.1:`port` (0 = any), returns the bound port, closes the socket. */
 async function bindUdp(port: number): Promise<number> {
   const sock = createSocket('udp4');
@@ -37,12 +57,12 @@ async function bindTcp(port: number): Promise<number> {
 
 /** A UDP port on 127.0.0.1 that was free a moment ago. */
 export function freeUdpPort(): Promise<number> {
-  return bindUdp(0);
+  return pick(() => bindUdp(0));
 }
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
 export function freeTcpPort(): Promise<number> {
-  return bindTcp(0);
+  return pick(() => bindTcp(0));
 }
 
 /** True if `port` can be bound on 127.0.0.1 right now for UDP. */
@@ -57,15 +77,10 @@ export async function isTcpPortFree(port: number): Promise<boolean> {
 
 /**
  * A port number free on 127.0.0.1 for both UDP and TCP (e.g. a SIP listener with
- * `transport=udp,tcp`). Picks a TCP port, then checks UDP on the same number; at most
- * `maxAttempts` (default 50) tries.
+ * `transport=udp,tcp`). Picks a TCP port, then checks UDP on the same number; at most 50 tries.
  */
-export async function freeUdpTcpPort(maxAttempts = 50): Promise<number> {
-  for (let attempt = 0; attempt < maxAttempts; attempt++) {
-    const port = await bindTcp(0);
-    if (await isUdpPortFree(port)) return port;
-  }
-  throw new Error(`no port free on both UDP and TCP (127.0.0.1) after ${maxAttempts} attempts`);
+export async function freeUdpTcpPort(): Promise<number> {
+  return pick(() => bindTcp(0), isUdpPortFree);
 }
 
 /** `count` distinct ports, each free on both UDP and TCP. */
