@@ -104,6 +104,13 @@ describeIfDrachtio(describe, 'e2e Meta SIP mode: PBX phone -> watrunk -> TLS -> 
       await waitFor('no call in watrunk', () => s.stack.bridge.registry.size === 0, { timeoutMs: 8_000 });
     });
 
+    it('keeps the TLS connection to Meta\'s edge alive with OPTIONS (meta_sip.keepalive_s), which the edge answers', async () => {
+      await waitFor('an OPTIONS keep-alive at the edge', () => /recv \d+ bytes from tls\/[^\n]*\nOPTIONS sip:wa\.meta\.vc;transport=tls SIP\/2\.0/.test(s.edgeSip.logs()), { timeoutMs: 5_000, intervalMs: 100 });
+      const ready = await (await fetch(`${s.stack.bridge.internalUrl}/readyz`)).json() as { checks: Record<string, { ok: boolean; detail: string }> };
+      expect(ready.checks['meta_sip']).toEqual({ ok: true, detail: '1 number(s) in mode sip' });
+      expect(ready.checks['sip_mode']?.ok).toBe(true);
+    });
+
     /** watrunk_meta_sip_events_total by event, from /metrics. */
     async function sipEvents(): Promise<Record<string, number>> {
       const text = await (await fetch(`${s.stack.bridge.internalUrl}/metrics`)).text();

@@ -88,7 +88,7 @@ export async function startBridgeStack(opts: {
       ...(opts.provider ? bridgeNumberFor(opts.provider, simUrl) : { name: 'demo', phone_number_id: PNID, display_number: BUSINESS_NUMBER, access_token_env: 'T', base_url: simUrl }),
       ...(opts.sipMode && {
         mode: 'sip',
-        meta_sip: { hostname: SIP_HOSTNAME, edge_uri: opts.sipMode.edgeUri, srtp: opts.sipMode.srtp, password_refetch_min_interval_s: 0, ...(opts.sipMode.fixedPassword !== undefined && { password_env: 'META_SIP_PASSWORD' }) },
+        meta_sip: { hostname: SIP_HOSTNAME, edge_uri: opts.sipMode.edgeUri, srtp: opts.sipMode.srtp, password_refetch_min_interval_s: 0, keepalive_s: 1, ...(opts.sipMode.fixedPassword !== undefined && { password_env: 'META_SIP_PASSWORD' }) },
       }),
       ...(opts.inbound ? { inbound: opts.inbound } : {}),
     }],

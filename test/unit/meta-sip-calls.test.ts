@@ -65,6 +65,10 @@ function fakeDialog(o: { remoteSdp?: string; localSdp?: string; resHeaders?: Rec
 }
 
 class FakeSrf {
+  private readonly connection = new EventEmitter();
+  /** drachtio-srf's 'close': the connection to drachtio-server is gone. */
+  on = (event: string, cb: () => void) => { this.connection.on(event, cb); return this; };
+  closeConnection(): void { this.connection.emit('close'); }
   readonly uacs: Uac[] = [];
   readonly uas: { req: SrfRequest; res: SrfResponse; opts: { localSdp: string; headers?: Record<string, string> } }[] = [];
   uasDialog: () => Promise<FakeDialog> = async () => fakeDialog({ localSdp: SDP_ANSWER, remoteSdp: SDP_OFFER });
@@ -99,7 +103,7 @@ function settingsPort(initial: string) {
   return { port, getSettings, set: (p: string) => { password = p; } };
 }
 
-function harness(o: { fixed?: string; settingsPassword?: string; connected?: boolean } = {}) {
+function harness(o: { fixed?: string; settingsPassword?: string; connected?: boolean; unansweredInviteMs?: number } = {}) {
   const srf = new FakeSrf();
   const settings = settingsPort(o.settingsPassword ?? 'pw-1');
   const password = new MetaSipPassword({
@@ -113,6 +117,7 @@ function harness(o: { fixed?: string; settingsPassword?: string; connected?: boo
     srf: srf.asSrf(), connected: () => o.connected ?? true,
     number: { name: 'sales', displayNumber: DISPLAY, eventKey: PNID },
     sip: SIP, password, emit: (e) => { batches.push(e); }, logger: pino({ level: 'silent' }), onDigestFailure,
+    ...(o.unansweredInviteMs !== undefined && { unansweredInviteMs: o.unansweredInviteMs }),
   };
   const calls = new MetaSipCalls(deps);
   const events = () => batches.flat();
@@ -650,6 +655,40 @@ describe('user-initiated: Meta\'s INVITE', () => {
     expect(dialog.destroy).toHaveBeenCalledTimes(1);
     dialog.emit('destroy', { get: () => undefined });
     expect(terminatedOf(h)).toHaveLength(0);
+    expect(h.calls.openCalls).toBe(0);
+  });
+});
+
+describe('the drachtio-server connection lost, an offer nobody answers', () => {
+  it('an INVITE in flight when the connection closes ends the call (503) instead of ringing on; nothing left', async () => {
+    const h = harness({ fixed: 'pw' });
+    const { callId } = await dial(h);
+    h.srf.closeConnection();
+    await flush();
+    expect(terminatedOf(h)).toEqual([expect.objectContaining({ callId, status: 'FAILED', sipAnswer: expect.objectContaining({ status: 503 }) })]);
+    expect(h.calls.openCalls).toBe(0);
+  });
+
+  it('Meta\'s INVITE that the call logic never answers gets 480 after unansweredInviteMs, and a terminated event', async () => {
+    const h = harness({ fixed: 'pw', unansweredInviteMs: 20 });
+    const inv = metaInvite();
+    h.calls.offerFromMeta(inv.req, inv.res, 'wacid.LOST');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(inv.res.sent.map((x) => x.status)).toEqual([480]);
+    expect(terminatedOf(h)).toEqual([expect.objectContaining({ callId: 'wacid.LOST', direction: 'USER_INITIATED' })]);
+    expect(h.calls.openCalls).toBe(0);
+  });
+
+  it('an accepted INVITE is not given up on', async () => {
+    const h = harness({ fixed: 'pw', unansweredInviteMs: 20 });
+    const inv = metaInvite();
+    h.calls.offerFromMeta(inv.req, inv.res, 'wacid.UP');
+    await h.calls.accept('wacid.UP', SDP_ANSWER);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(inv.res.sent).toEqual([]);
+    expect(terminatedOf(h)).toEqual([]);
+    expect(h.calls.openCalls).toBe(1);
+    await h.calls.terminate('wacid.UP');
     expect(h.calls.openCalls).toBe(0);
   });
 });

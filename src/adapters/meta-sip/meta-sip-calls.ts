@@ -6,6 +6,7 @@ import type { ConnectRequest, WhatsAppCalls } from '../../calls/ports/whatsapp-p
 import { shouldRefetchPassword } from '../../calls/meta-sip-failures.js';
 import type { Logger } from '../../logging.js';
 import type { SrfDialog, SrfLike, SrfRequest, SrfResponse, SrfUacError } from '../drachtio/srf-types.js';
+import { watchConnectionLoss } from '../drachtio/connection-loss.js';
 import type { MetaSipPassword } from './meta-sip-password.js';
 import {
   callDurationOf, fromForBusiness, requestUriForUser, toForUser, uriUser, userFromHeaders,
@@ -43,6 +44,11 @@ export interface MetaSipCallsDeps {
   /** Where the events go: the same dispatcher as webhook events. */
   emit: (events: CallEvent[]) => void;
   logger: Logger;
+  /**
+   * Meta's INVITE still unanswered after this (the call logic never took it): 480 and forgotten.
+   * Meta's own user-side timeout is about 30-60 s (docs/sip-mode.md#user-initiated).
+   */
+  unansweredInviteMs?: number;
   /** Counts digest failures and what the password re-fetch did (metrics). */
   onDigestFailure?: (refresh: { fetched: boolean; changed: boolean }) => void;
 }
@@ -60,6 +66,7 @@ interface OutgoingCall {
 
 interface IncomingCall {
   id: string;
+  giveUp?: NodeJS.Timeout;
   req: SrfRequest;
   res: SrfResponse;
   user: WhatsAppUser;
@@ -114,17 +121,32 @@ export class MetaSipCalls implements WhatsAppCalls {
   /** The INVITE, once more after Meta refused a stale password that a re-fetch replaced. */
   private async runInvite(call: OutgoingCall, sdp: string, password: string, onSent: () => void): Promise<void> {
     let sent = false;
+    // The INVITE transaction dies with the drachtio-server connection and drachtio-srf then never
+    // settles it: fail it here, so the call ends instead of ringing on (as DrachtioUacLeg does).
+    let unwatch: () => void = () => undefined;
+    const lost = new Promise<never>((_resolve, reject) => {
+      unwatch = watchConnectionLoss(this.d.srf, () => reject(Object.assign(new Error('drachtio-server connection lost'), { status: 503, reason: 'drachtio-server connection lost' })));
+    });
+    lost.catch(() => undefined);
+    try {
+      return await this.attempts(call, sdp, password, lost, () => { if (!sent) { sent = true; onSent(); } }, () => sent);
+    } finally {
+      unwatch();
+    }
+  }
+
+  private async attempts(call: OutgoingCall, sdp: string, password: string, lost: Promise<never>, onSent: () => void, sent: () => boolean): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
-        const dialog = await this.sendInvite(call, sdp, password, (sipCallId) => {
+        const dialog = await Promise.race([this.sendInvite(call, sdp, password, (sipCallId) => {
           this.log.debug({ callId: call.id, sipCallId, attempt }, 'INVITE sent to Meta');
-          if (!sent) { sent = true; onSent(); }
-        });
+          onSent();
+        }), lost]);
         return this.onAnswered(call, dialog);
       } catch (err) {
         const e = err as SrfUacError;
         const answer = { status: e.status ?? 500, reason: e.reason ?? e.message ?? 'INVITE failed', afterCredentials: true };
-        if (!sent) throw new ProviderError(`the INVITE toward Meta could not be sent: ${answer.reason}`, 'network', { operation: 'connect' });
+        if (!sent()) throw new ProviderError(`the INVITE toward Meta could not be sent: ${answer.reason}`, 'network', { operation: 'connect' });
         if (shouldRefetchPassword(answer) && attempt === 0 && !call.cancelWanted) {
           const refresh = await this.d.password.refresh();
           this.d.onDigestFailure?.(refresh);
@@ -212,6 +234,13 @@ export class MetaSipCalls implements WhatsAppCalls {
     }
     const call: IncomingCall = { id: waCallId, req, res, user, ringing: false, ended: false };
     this.incoming.set(waCallId, call);
+    call.giveUp = setTimeout(() => {
+      if (call.dialog || !this.forget(call, 'incoming')) return;
+      this.log.warn({ waCallId }, 'Meta\'s INVITE was never answered by the call logic: 480');
+      if (!res.finalResponseSent) res.send(480, 'Temporarily Unavailable');
+      this.d.emit([this.terminated(waCallId, user, { status: 'FAILED', direction: 'USER_INITIATED' })]);
+    }, this.d.unansweredInviteMs ?? 90_000);
+    call.giveUp.unref();
     req.on('cancel', () => {
       if (!this.forget(call, 'incoming')) return;
       this.log.info({ waCallId }, 'Meta cancelled the INVITE (the user hung up while it rang)');
@@ -237,6 +266,7 @@ export class MetaSipCalls implements WhatsAppCalls {
   async accept(callId: string, sdpAnswer: string): Promise<void> {
     const call = this.incomingCall(callId, 'accept');
     if (call.dialog) return;
+    clearTimeout(call.giveUp);
     try {
       // drachtio-server echoes Meta's Record-Route in the 200 OK unchanged, as RFC 3261 §12.1.1 asks
       // and Meta requires (docs/sip-mode.md#record-route).
@@ -310,6 +340,7 @@ export class MetaSipCalls implements WhatsAppCalls {
   private forget(call: OutgoingCall | IncomingCall, side: 'outgoing' | 'incoming'): boolean {
     if (call.ended) return false;
     call.ended = true;
+    if ('giveUp' in call) clearTimeout(call.giveUp);
     if (side === 'outgoing') this.outgoing.delete(call.id);
     else this.incoming.delete(call.id);
     return true;
