@@ -144,6 +144,8 @@ describe.skipIf(skip !== undefined)(`peers that vanish without a BYE${skip ? ` (
     await waitFor('call ended', () => call.state === 'ended', { timeoutMs: 6_000, intervalMs: 50 });
     const tookMs = Date.now() - diedAt;
     expect(tookMs).toBeLessThan(2_000 + 1_000 + 1_500);
+    // The terminate is sent by the call ender after the call object has ended: wait for it to arrive.
+    await waitFor('terminate on WhatsApp', () => s.stack.sim.getCall(call.whatsappCallId!)?.state === 'ended', { timeoutMs: 3_000, intervalMs: 50 });
     expect(s.stack.sim.getCall(call.whatsappCallId!)!.actions.map((a) => a.action)).toEqual(['connect', 'terminate']);
     expect(leg.byes[0]!['Reason']).toMatch(/^Q\.850;cause=102;text="no media from the PBX"/);
     await waitFor('media released', () => s.fx.media.openSessions().length === 0, { timeoutMs: 2_000 });
@@ -170,6 +172,7 @@ describe.skipIf(skip !== undefined)(`peers that vanish without a BYE${skip ? ` (
     await wa.peer.close();
     await waitFor('BYE to the PBX', () => leg.byes.length === 1, { timeoutMs: 6_000, intervalMs: 50 });
     expect(leg.byes[0]!['Reason']).toMatch(/^Q\.850;cause=102;text="no media from WhatsApp"/);
+    await waitFor('terminate on WhatsApp', () => s.stack.sim.getCall(callId)?.state === 'ended', { timeoutMs: 3_000, intervalMs: 50 });
     expect(s.stack.sim.getCall(callId)!.actions.map((a) => a.action)).toEqual(['accept', 'terminate']);
     await pbx.close();
   });
