@@ -77,10 +77,13 @@ export async function isTcpPortFree(port: number): Promise<boolean> {
 
 /**
  * A port number free on 127.0.0.1 for both UDP and TCP (e.g. a SIP listener with
- * `transport=udp,tcp`). Picks a TCP port, then checks UDP on the same number; at most 50 tries.
+ * `transport=udp,tcp`), whose next port is free for TCP too: baresip also listens for SIP over TLS
+ * on `sip_listen`'s port + 1, and fails to start when that one is taken. At most 50 tries.
  */
 export async function freeUdpTcpPort(): Promise<number> {
-  return pick(() => bindTcp(0), isUdpPortFree);
+  const port = await pick(() => bindTcp(0), async (p) => p < 65_535 && !recent.has(p + 1) && (await isUdpPortFree(p)) && (await isTcpPortFree(p + 1)));
+  recent.set(port + 1, Date.now());
+  return port;
 }
 
 /** `count` distinct ports, each free on both UDP and TCP. */

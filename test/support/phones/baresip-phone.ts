@@ -125,7 +125,7 @@ export class BaresipPhone implements SoftPhone {
     const attempts = opts.sipPort === undefined ? 3 : 1;
     let lastError: Error | undefined;
     for (let attempt = 0; attempt < attempts; attempt++) {
-      // baresip's sip_listen binds UDP and TCP on the same port.
+      // baresip's sip_listen binds UDP and TCP on the same port, and TLS on the next one (freeUdpTcpPort keeps both free).
       this.port = opts.sipPort ?? (await freeUdpTcpPort());
       const ctrlPort = await freeTcpPort();
       writeFileSync(join(this.dir, 'config'), this.configText(mods, ctrlPort));
