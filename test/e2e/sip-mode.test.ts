@@ -56,6 +56,9 @@ describeIfDrachtio(describe, 'e2e Meta SIP mode: PBX phone -> watrunk -> TLS -> 
       const { callId } = await s.stack.sim.startUserCall({ from: '447700900150' });
       await p.waitForEvent('CALL_ESTABLISHED', 15_000);
       await waitFor('accepted', () => s.stack.sim.getCall(callId)?.acceptedAt, { timeoutMs: 10_000 });
+      // Meta's Call-ID "outgoing:wacid.…" reaches the PBX as X-WA-Call-Id without its prefix (baresip's SIP trace).
+      expect(callId).toMatch(/^wacid\./);
+      expect(p.logs()).toContain(`X-WA-Call-Id: ${callId}`);
       const heard = await s.hearsBothWays(p, s.peers[before]!);
       expect(heard.atUser).toBeGreaterThan(0.8);
       expect(heard.atPhone).toBeGreaterThan(0.8);

@@ -98,8 +98,6 @@ export class MetaSipCalls implements WhatsAppCalls {
    * its way; everything Meta answers after that arrives as events.
    */
   async connect(req: ConnectRequest): Promise<{ callId: string }> {
-    // The call's id: watrunk's own (drachtio-srf does not always show the SIP Call-ID of a request
-    // it is still sending); the SIP Call-ID is logged next to it.
     if (!this.d.connected()) throw new ProviderError('drachtio-server is not connected: no SIP toward Meta', 'network', { operation: 'connect' });
     let password: string;
     try {
@@ -107,6 +105,8 @@ export class MetaSipCalls implements WhatsAppCalls {
     } catch (err) {
       throw new ProviderError(`no Meta SIP password: ${(err as Error).message}`, 'api', { operation: 'connect', category: 'config' });
     }
+    // The call's id is watrunk's own (drachtio-srf does not always show the SIP Call-ID of a request
+    // it is still sending); the SIP Call-ID is logged next to it.
     const call: OutgoingCall = { id: `sip.${randomBytes(12).toString('base64url')}`, to: req.to, ...(req.trackingData !== undefined && { trackingData: req.trackingData }), cancelWanted: false, ringing: false, ended: false };
     this.outgoing.set(call.id, call);
     await new Promise<void>((resolve, reject) => {
@@ -154,7 +154,7 @@ export class MetaSipCalls implements WhatsAppCalls {
           const current = await this.d.password.get().catch(() => password);
           if (current !== password && !call.cancelWanted) {
             password = current;
-            this.log.info({ sipCallId: call.id }, 'INVITE sent again with the re-fetched SIP password');
+            this.log.info({ callId: call.id }, 'INVITE sent again with the re-fetched SIP password');
             continue;
           }
         }
@@ -214,7 +214,7 @@ export class MetaSipCalls implements WhatsAppCalls {
 
   private onFailed(call: OutgoingCall, answer: { status: number; reason: string; afterCredentials: boolean }): void {
     if (this.forget(call, 'outgoing')) {
-      this.log.info({ sipCallId: call.id, status: answer.status, reason: answer.reason }, 'Meta answered the INVITE with a failure');
+      this.log.info({ callId: call.id, status: answer.status, reason: answer.reason }, 'Meta answered the INVITE with a failure');
       this.d.emit([this.terminated(call.id, this.userOf(call), { status: 'FAILED', sipAnswer: answer, ...this.tracking(call) })]);
     }
   }
@@ -296,7 +296,7 @@ export class MetaSipCalls implements WhatsAppCalls {
     if (out) {
       if (out.dialog) {
         this.forget(out, 'outgoing');
-        await out.dialog.destroy().catch((err: unknown) => this.log.warn({ err, sipCallId: callId }, 'BYE toward Meta failed'));
+        await out.dialog.destroy().catch((err: unknown) => this.log.warn({ err, callId }, 'BYE toward Meta failed'));
       } else {
         out.cancelWanted = true;
         out.invite?.cancel();

@@ -74,10 +74,7 @@ export class MetaSipIngress {
     if (!number) return refuse(404, 'Not Found', `no business number in mode sip for ${uriUser(req.uri) ?? req.uri}`);
     if (number.sip.require_tls && req.protocol?.toLowerCase() !== 'tls') return refuse(403, 'Forbidden', 'Meta\'s INVITEs come over TLS (meta_sip.require_tls)');
     if (!this.sourceAllowed(number, req.source_address)) return refuse(403, 'Forbidden', `source ${req.source_address} is not in meta_sip.allowed_sources`);
-    if (!(await this.authenticated(number, req, res))) {
-      this.log.info({ ...ctx, number: number.name }, 'Meta INVITE without valid digest credentials: challenged or refused');
-      return;
-    }
+    if (!(await this.authenticated(number, req, res, ctx))) return;
     const waCallId = waCallIdOf((n) => req.get(n), req.callId);
     this.log.debug({ ...ctx, number: number.name, waCallId }, 'Meta INVITE accepted');
     this.d.offer(number.calls.offerFromMeta(req, res, waCallId));
@@ -104,7 +101,7 @@ export class MetaSipIngress {
    * True with valid credentials; otherwise answered: 401 with a fresh challenge when there are
    * none or their nonce is not one of ours (any more), 403 when they are wrong.
    */
-  private async authenticated(number: MetaSipEdgeNumber, req: SrfRequest, res: SrfResponse): Promise<boolean> {
+  private async authenticated(number: MetaSipEdgeNumber, req: SrfRequest, res: SrfResponse, ctx: Record<string, unknown>): Promise<boolean> {
     let challenges = this.digest.get(number.name);
     if (!challenges) {
       challenges = new DigestChallenges({ realm: number.sip.realm });
@@ -120,9 +117,12 @@ export class MetaSipIngress {
     const verdict = challenges.verify(req.get('Authorization'), req.method, { username: number.displayNumber, password });
     if (verdict === 'ok') return true;
     if (verdict === 'missing' || verdict === 'stale') {
+      // Every call from Meta starts with this round trip: debug, not info.
+      this.log.debug({ ...ctx, number: number.name, verdict }, 'Meta INVITE challenged (401)');
       res.send(401, 'Unauthorized', { headers: { 'WWW-Authenticate': challenges.challenge() } });
       return false;
     }
+    this.log.warn({ ...ctx, number: number.name }, 'Meta INVITE refused (403): its digest does not match the number\'s SIP password (fetching it again for the next call)');
     res.send(403, 'Forbidden', { headers: { Warning: '399 watrunk "digest credentials do not match the number\'s SIP password"' } });
     // Meta may have a new password: fetch it (rate-limited) for the next call.
     if (password !== undefined) void number.password.refresh();
