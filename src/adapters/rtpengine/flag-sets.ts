@@ -33,6 +33,9 @@ const TOWARD_WHATSAPP: NgParams = {
   replace: REPLACE,
 };
 
+/** The same WebRTC side, for other rtpengine users of this shape (the simulator's SIP-edge relay toward its libwebrtc user). */
+export const WEBRTC_SIDE: Readonly<NgParams> = TOWARD_WHATSAPP;
+
 /** The plain-RTP side (the PBX): RTP/AVP, no ICE, no DTLS, RTCP on its own port (docs/media.md#flag-sets). */
 const TOWARD_PBX: NgParams = {
   ICE: 'remove',

@@ -22,7 +22,7 @@
  * The option sets are data below, each with its reason, as in src/adapters/rtpengine/flag-sets.ts.
  */
 import { randomBytes } from 'node:crypto';
-import { SDES_ONLY_AES_CM_128_HMAC_SHA1_80 } from '../../adapters/rtpengine/flag-sets.js';
+import { SDES_ONLY_AES_CM_128_HMAC_SHA1_80, WEBRTC_SIDE } from '../../adapters/rtpengine/flag-sets.js';
 import type { EngineAddress, NgClient, NgCommand, NgParams, NgResponse } from '../../adapters/rtpengine/ng-client.js';
 import { audioPayloads } from '../../adapters/rtpengine/sdp-codecs.js';
 import { withoutStreamIdentity } from '../../adapters/rtpengine/stream-identity.js';
@@ -63,17 +63,8 @@ export class SipEdgeMediaError extends Error {
 
 const REPLACE = ['origin', 'session-connection'];
 
-/** Toward the simulated user (libwebrtc): WebRTC, as the app speaks it (docs/media.md#flag-sets). */
-const TOWARD_USER: NgParams = {
-  ICE: 'force',
-  'transport-protocol': 'UDP/TLS/RTP/SAVPF',
-  // libwebrtc requires a=rtcp-mux (its default rtcpMuxPolicy).
-  'rtcp-mux': ['require'],
-  // No a=crypto toward a DTLS-SRTP peer.
-  SDES: ['off'],
-  flags: ['generate-mid'],
-  replace: REPLACE,
-};
+/** Toward the simulated user (libwebrtc): WebRTC, as the app speaks it, the same options as watrunk's WhatsApp side (docs/media.md#flag-sets). */
+const TOWARD_USER: NgParams = { ...WEBRTC_SIDE, flags: ['generate-mid'] };
 
 /** Toward the business, 'sdes': RTP/SAVP with one crypto suite, no ICE, no DTLS (docs/media.md#sdes). */
 const TOWARD_BUSINESS_SDES: NgParams = {
@@ -86,13 +77,7 @@ const TOWARD_BUSINESS_SDES: NgParams = {
 };
 
 /** Toward the business, 'dtls': WebRTC media with the edge as the ice-lite side (docs/whatsapp-calling.md#ice-and-dtls). */
-const TOWARD_BUSINESS_DTLS: NgParams = {
-  ICE: 'force',
-  'transport-protocol': 'UDP/TLS/RTP/SAVPF',
-  'rtcp-mux': ['require'],
-  SDES: ['off'],
-  replace: REPLACE,
-};
+const TOWARD_BUSINESS_DTLS: NgParams = { ...WEBRTC_SIDE };
 
 export class SipEdgeMediaRelay {
   readonly businessTag = newTag();
