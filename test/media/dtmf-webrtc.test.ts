@@ -66,8 +66,11 @@ describe.skipIf(skip !== undefined)(`DTMF with a WebRTC peer${skip ? ` (skipped:
   it('business-initiated: RFC 4733 (telephone-event/8000) from the PBX reaches the peer', async () => {
     const { pbx, peer, session } = await connect('bic');
     try {
-      await pbx.sendDigits('1#5', { durationMs: 200, gapMs: 150 });
-      await sleep(500);
+      // NetEq plays 8 kHz-unit events in 1/6 fragments (see the header): 600 ms digits leave ~100 ms
+      // of tone per digit, which detection finds even on a loaded machine (200 ms left ~33 ms and
+      // CI once heard nothing).
+      await pbx.sendDigits('1#5', { durationMs: 600, gapMs: 200 });
+      await sleep(800);
       const r = peer.report();
       console.info(`[dtmf-webrtc bic] PBX sent "1#5" as RFC 4733, telephone-event/8000 toward the peer; peer heard "${r.dtmfReceived}" (NetEq fragments, see header)`);
       expect(r.dtmfReceived.startsWith('1')).toBe(true);
