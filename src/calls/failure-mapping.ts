@@ -20,7 +20,9 @@ export interface SipFailureResponse {
   cause: string;
 }
 
-interface Row { status: number; reason: string; text: string; retryAfter?: number; loud?: boolean; cause: string }
+/** One row of an error table: the SIP answer and the Warning text it is built from. */
+export interface FailureRow { status: number; reason: string; text: string; retryAfter?: number; loud?: boolean; cause: string }
+type Row = FailureRow;
 
 export const GRAPH_ERROR_TABLE: Readonly<Record<number, Row>> = {
   100: { status: 500, reason: 'WhatsApp Rejected Request', text: 'invalid parameter', cause: 'invalid_request' },

@@ -1,4 +1,4 @@
-import type { SipFailureResponse } from './failure-mapping.js';
+import type { FailureRow, SipFailureResponse } from './failure-mapping.js';
 
 /**
  * How Meta's SIP answers to watrunk's INVITE (SIP mode, docs/sip-mode.md#errors) reach the PBX: the
@@ -15,7 +15,7 @@ export interface MetaSipAnswer {
   afterCredentials?: boolean;
 }
 
-interface PhraseRow { match: RegExp; failure: Omit<SipFailureResponse, 'warning'> & { text: string } }
+interface PhraseRow { match: RegExp; failure: FailureRow }
 
 const FORBIDDEN_BY_PHRASE: readonly PhraseRow[] = [
   { match: /call permission/i, failure: { status: 403, reason: 'No WhatsApp Call Permission', text: 'the user has not granted call permission (or is not on WhatsApp)', cause: 'no_permission' } },
@@ -25,7 +25,7 @@ const FORBIDDEN_BY_PHRASE: readonly PhraseRow[] = [
   { match: /digest|authenticat|credential|password/i, failure: { status: 503, reason: 'WhatsApp SIP Auth Failed', text: 'Meta refused watrunk\'s SIP digest credentials', loud: true, cause: 'sip_auth' } },
 ];
 
-const BY_STATUS: Readonly<Record<number, Omit<SipFailureResponse, 'warning'> & { text: string }>> = {
+const BY_STATUS: Readonly<Record<number, FailureRow>> = {
   400: { status: 503, reason: 'WhatsApp Number Not Found', text: 'Meta does not know the From number as a Cloud API number', loud: true, cause: 'asset_not_found' },
   404: { status: 404, reason: 'Not Found', text: 'Meta found no such user', cause: 'not_found' },
   408: { status: 408, reason: 'Request Timeout', text: 'no media or no answer in time', cause: 'media_timeout' },
@@ -38,9 +38,9 @@ const BY_STATUS: Readonly<Record<number, Omit<SipFailureResponse, 'warning'> & {
   603: { status: 603, reason: 'Decline', text: 'the WhatsApp user declined the call', cause: 'rejected' },
 };
 
-const SIP_AUTH: Omit<SipFailureResponse, 'warning'> & { text: string } = FORBIDDEN_BY_PHRASE.find((r) => r.failure.cause === 'sip_auth')!.failure;
+const SIP_AUTH: FailureRow = FORBIDDEN_BY_PHRASE.find((r) => r.failure.cause === 'sip_auth')!.failure;
 
-function withWarning(row: Omit<SipFailureResponse, 'warning'> & { text: string }, answer: MetaSipAnswer): SipFailureResponse {
+function withWarning(row: FailureRow, answer: MetaSipAnswer): SipFailureResponse {
   const { text, ...rest } = row;
   return { ...rest, warning: `${text} (Meta SIP ${answer.status}${answer.reason ? ` "${answer.reason}"` : ''})` };
 }

@@ -9,20 +9,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, resolveSecrets, validateConfig } from '../../src/config/load.js';
 import { metaSipIssues, metaSipSchema, metaSipStartProblems, resolveMetaSip, whatsappMediaOf } from '../../src/config/meta-sip-schema.js';
+import { configProblems } from '../support/config-problems.js';
 
 const META = { name: 'sales', phone_number_id: '105615555715855', display_number: '15551112222', access_token_env: 'T' };
 const SERVER = { hostname: 'sip.example.com', port: 5061 };
 const sipNumber = (extra: Record<string, unknown> = {}) => ({ ...META, mode: 'sip', ...extra });
 
-function problems(doc: unknown): string[] {
-  try {
-    validateConfig(doc);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  return [];
-}
+const problems = configProblems;
 
 describe('meta_sip defaults', () => {
   it('Meta\'s facts are defaults; hostname comes from calling.sip.servers[0].hostname', () => {

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, resolveSecrets, validateConfig } from '../../src/config/load.js';
+import { configProblems } from '../support/config-problems.js';
 
 const D360 = { name: 'd', provider: '360dialog', display_number: '15550000001', d360: { api_key_env: 'D_KEY', webhook: { signature_secret_env: 'D_SIG' } } };
 const CAMS = {
@@ -18,15 +19,7 @@ const CM = {
 };
 const META = { name: 'meta', phone_number_id: '105615555715855', display_number: '15551112222', access_token_env: 'T' };
 
-function problems(doc: unknown): string[] {
-  try {
-    validateConfig(doc);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  return [];
-}
+const problems = configProblems;
 
 const trunk = (numbers: string[], permission_policy?: unknown) => ({ name: 'pbx', sources: ['127.0.0.1'], numbers, ...(permission_policy !== undefined && { permission_policy }) });
 

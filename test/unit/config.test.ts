@@ -3,18 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, describeStartupFailure, loadConfig, resolveSecrets, StartupError, validateConfig } from '../../src/config/load.js';
+import { configProblems } from '../support/config-problems.js';
 
 const number = { name: 'sales', phone_number_id: '105615555715855', display_number: '15551112222', access_token_env: 'TOK' };
 
-function problems(doc: unknown): string[] {
-  try {
-    validateConfig(doc);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  return [];
-}
+const problems = configProblems;
 
 describe('config validation', () => {
   it('accepts a minimal config and fills documented defaults', () => {

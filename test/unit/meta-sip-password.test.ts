@@ -7,6 +7,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { MetaSipPassword } from '../../src/adapters/meta-sip/meta-sip-password.js';
 import type { WhatsAppSettings } from '../../src/calls/ports/whatsapp-provider.js';
 import type { Logger } from '../../src/logging.js';
+import { deferred } from '../support/deferred.js';
 
 const HOST = 'sip.example.com';
 
@@ -23,13 +24,6 @@ function spyLogger(): { logger: Logger; lines: string[] } {
   return { logger: logger as unknown as Logger, lines };
 }
 
-interface Deferred<T> { promise: Promise<T>; resolve(v: T): void; reject(e: unknown): void }
-function deferred<T>(): Deferred<T> {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej; });
-  return { promise, resolve, reject };
-}
 
 const settingsDoc = (servers: unknown[]) => ({ calling: { status: 'ENABLED', sip: { status: 'ENABLED', servers } } });
 const server = (hostname: string, password?: string) => ({ hostname, port: 5061, ...(password !== undefined && { sip_user_password: password }) });

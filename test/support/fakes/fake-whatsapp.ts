@@ -1,13 +1,7 @@
 import { ProviderError } from '../../../src/calls/ports/whatsapp-errors.js';
 import type { ConnectRequest, WhatsAppCalls } from '../../../src/calls/ports/whatsapp-provider.js';
+import { deferred, type Deferred } from '../deferred.js';
 
-interface Deferred<T> { promise: Promise<T>; resolve(v: T): void; reject(e: unknown): void }
-function deferred<T>(): Deferred<T> {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej; });
-  return { promise, resolve, reject };
-}
 
 /** WhatsAppCalls whose connect a test answers by hand; every action is recorded. */
 export class FakeWhatsAppCalls implements WhatsAppCalls {
