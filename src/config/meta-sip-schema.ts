@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { envName, ipOrCidr, port, text } from './primitives.js';
+import { envName, ipOrCidr, text } from './primitives.js';
 
 /**
  * `numbers[].meta_sip`: how a number in `mode: sip` talks SIP to Meta's edge (docs/sip-mode.md).
@@ -54,8 +54,6 @@ export const metaSipSchema = z.object({
   password_ttl_s: z.number().int().min(60).default(3600),
   /** After a refused digest the password is fetched again, at most this often (a burst of failing calls costs one request). */
   password_refetch_min_interval_s: z.number().int().min(0).max(3600).default(10),
-  /** Our listener Meta sends to, when it differs from hostname:5061 (for logs and checks only). */
-  listen_port: port.default(5061),
 }).strict();
 
 export type MetaSipConfig = z.infer<typeof metaSipSchema>;

@@ -23,7 +23,7 @@ describe('meta_sip defaults', () => {
     const n = cfg.numbers[0]!;
     const defaults = {
       domain: 'wa.meta.vc', edge_uri: 'sip:wa.meta.vc:5061;transport=tls', allowed_sources: [], require_tls: true,
-      keepalive_s: 30, password_ttl_s: 3600, listen_port: 5061,
+      keepalive_s: 30, password_ttl_s: 3600,
     };
     expect(n.meta_sip).toMatchObject(defaults);
     // Nothing the deployment decides is invented.
