@@ -18,7 +18,7 @@ export const REDACT_PATHS = [
   '*.headers["d360-api-key"]',
   // Providers other than Meta (src/config/provider-secrets.ts, the simulator's dialects).
   'apiKey', 'api_key', 'apiToken', 'api_token', 'accessKeySecret', 'access_key_secret', 'securityToken', 'security_token',
-  'eventsToken', 'signatureSecrets', 'headerToken', 'webhookSecret', 'webhook_secret',
+  'eventsToken', 'signatureSecrets', 'headerToken', 'headerTokens', 'webhookSecret', 'webhook_secret',
 ];
 
 export const REDACTED = '[redacted]';

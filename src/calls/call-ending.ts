@@ -94,7 +94,8 @@ interface PendingEnd {
 function worthRetrying(err: unknown): boolean {
   if (!(err instanceof ProviderError)) return true;
   if (err.kind === 'network' || err.kind === 'timeout') return true;
-  return err.kind === 'api' && err.httpStatus !== undefined && err.httpStatus >= 500;
+  // `server`: the provider's own failure reported in an HTTP 200 (CAMS InternalError), as a 5xx.
+  return err.kind === 'api' && ((err.httpStatus !== undefined && err.httpStatus >= 500) || err.fields.category === 'server');
 }
 
 /**

@@ -103,7 +103,7 @@ export function mapProviderError(err: ProviderError): SipFailureResponse {
   if (err.httpStatus === 401 || err.httpStatus === 403) {
     return fromRow({ status: 503, reason: 'WhatsApp Auth Failed', text: 'the WhatsApp API refused the credentials', loud: true, cause: 'auth' }, code);
   }
-  if (err.httpStatus !== undefined && err.httpStatus >= 500) {
+  if (err.fields.category === 'server' || (err.httpStatus !== undefined && err.httpStatus >= 500)) {
     return fromRow({ status: 503, reason: 'WhatsApp Unavailable', text: 'WhatsApp API error', retryAfter: 5, cause: 'provider_5xx' }, code);
   }
   return fromRow({ status: 500, reason: 'WhatsApp Error', text: err.message.slice(0, 120), cause: 'provider_error' }, code);

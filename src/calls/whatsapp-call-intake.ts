@@ -75,6 +75,7 @@ export class WhatsAppCallIntake {
     const whatsapp = new JournaledWhatsAppCalls({
       calls: business.calls, journal: this.d.journal ?? NO_CALL_JOURNAL, ender: this.ender, callId: id, numberName,
       direction: 'USER_INITIATED', log: this.d.logger.child({ callId: id, number: numberName, waCallId: offer.callId }), metrics: this.d.metrics,
+      user: offer.user.number || offer.user.userId,
     });
     const call: UserInitiatedCall = new UserInitiatedCall({
       id,

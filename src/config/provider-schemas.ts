@@ -8,6 +8,9 @@ import { PROVIDER_CAPABILITIES, type ProviderName } from './provider-capabilitie
  * `provider`. Secrets are named by `*_env` keys like everywhere else (provider-secrets.ts reads them).
  */
 
+/** One static header 360dialog sends with each delivery: its name and the env var holding its value. */
+const d360HeaderToken = z.object({ name: headerName, value_env: envName }).strict();
+
 /** How 360dialog webhook deliveries are authenticated (src/adapters/d360/d360-webhook-verifier.ts). */
 const d360WebhookSchema = z.object({
   /** Public path 360dialog posts this number's webhooks to. Default: <webhook.provider_events_prefix>/360dialog/<name>. */
@@ -15,8 +18,15 @@ const d360WebhookSchema = z.object({
   /** Env var(s) holding the x-360dialog-signature HMAC secret; a list during a rotation. */
   signature_secret_env: z.union([envName, z.array(envName).min(1)]).optional(),
   signature_header: headerName.default('x-360dialog-signature'),
-  /** A static header set together with the webhook URL at 360dialog, e.g. {name: Authorization, value_env: …}. */
-  header_token: z.object({ name: headerName, value_env: envName }).strict().optional(),
+  /**
+   * Static headers set together with the webhook URL at 360dialog ("custom headers"), e.g.
+   * {name: Authorization, value_env: …}: one, or a list of which every header must match. A single
+   * object is read as a list of one (so a problem in it is named header_token[0]).
+   */
+  header_token: z.preprocess(
+    (v) => (v !== null && typeof v === 'object' && !Array.isArray(v) ? [v] : v),
+    z.array(d360HeaderToken).min(1, 'a header {name, value_env}, or a non-empty list of them'),
+  ).optional(),
   /** true: a header token alone is enough (no signature). Deliveries without either are always refused. */
   allow_header_token_only: z.boolean().default(false),
 }).strict();
@@ -110,6 +120,14 @@ export function checkNumberProvider(n: NumberProviderKeys, ctx: z.core.$Refineme
     } else if (hook.signature_secret_env === undefined && !hook.allow_header_token_only) {
       issue(['d360', 'webhook', 'allow_header_token_only'], 'only header_token is configured: set allow_header_token_only: true to accept deliveries that carry no signature, or add signature_secret_env');
     }
+    const seen = new Set<string>();
+    (hook.header_token ?? []).forEach((t, j) => {
+      const name = t.name.toLowerCase();
+      const at = ['d360', 'webhook', 'header_token', j, 'name'];
+      if (seen.has(name)) issue(at, `header ${t.name} is listed twice`);
+      else if (hook.signature_secret_env !== undefined && name === hook.signature_header.toLowerCase()) issue(at, `header ${t.name} carries the signature (signature_header): it cannot also be a static header`);
+      seen.add(name);
+    });
   }
 }
 

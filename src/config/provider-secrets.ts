@@ -10,7 +10,8 @@ export type ProviderSecrets =
     apiKey: string;
     /** x-360dialog-signature secrets (several during a rotation); empty: header token only. */
     signatureSecrets: string[];
-    headerToken?: { name: string; value: string };
+    /** The static headers every delivery must carry (d360.webhook.header_token); empty: none. */
+    headerTokens: Array<{ name: string; value: string }>;
   }
   | { provider: 'cams'; accessKeyId: string; accessKeySecret: string; securityToken?: string; eventsToken: string }
   | { provider: 'conceptomovil'; apiKey: string; apiToken: string; eventsToken: string };
@@ -51,9 +52,9 @@ export function resolveProviderSecrets(
         provider: '360dialog',
         apiKey: read(`${at}.d360.api_key_env`, n.d360.api_key_env),
         signatureSecrets: opts.ingress ? secretEnvs.map((env) => read(`${at}.d360.webhook.signature_secret_env`, env)) : [],
-        ...(opts.ingress && hook.header_token && {
-          headerToken: { name: hook.header_token.name, value: read(`${at}.d360.webhook.header_token.value_env`, hook.header_token.value_env) },
-        }),
+        headerTokens: !opts.ingress ? [] : (hook.header_token ?? []).map((t, j) => ({
+          name: t.name, value: read(`${at}.d360.webhook.header_token[${j}].value_env`, t.value_env),
+        })),
       });
     } else if (n.provider === 'cams' && n.cams) {
       const c = n.cams;

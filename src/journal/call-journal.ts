@@ -38,6 +38,8 @@ const journaledCallSchema = z.object({
   startedAt: z.string(),
   endWith: z.enum(['terminate', 'reject']),
   cdrWritten: z.literal(true).optional(),
+  // Optional: journals written before it was kept have no user and still load.
+  user: z.string().min(1).optional(),
 }).strict();
 
 export interface JournaledCall {
@@ -54,6 +56,11 @@ export interface JournaledCall {
   endWith: 'terminate' | 'reject';
   /** The call ended here and wrote its CDR; only Meta's confirmation of the end is missing. */
   cdrWritten?: true;
+  /**
+   * The WhatsApp user (phone digits or a BSUID). Providers whose call API names the user on every
+   * action need it to end the call after a crash: Concepto Móvil's `to` (docs/providers.md#concepto-movil).
+   */
+  user?: string;
 }
 
 export interface CallJournal {

@@ -26,8 +26,9 @@ export interface CrashRecoveryDeps {
 /**
  * What a start does with the calls a crash left in the journal: each is ended on WhatsApp
  * (`terminate`, or `reject` if `accept` was never sent) through the WhatsAppCallEnder (retries with
- * back-off), and logged as a CDR line with cause `recovered_after_crash` unless the dead process
- * had already written its CDR. README "Crash recovery (the call journal)".
+ * back-off), after telling the provider the journaled WhatsApp user (WhatsAppCalls.noteCallUser),
+ * and logged as a CDR line with cause `recovered_after_crash` unless the dead process had already
+ * written its CDR. README "Crash recovery (the call journal)".
  */
 export class CrashRecovery {
   private readonly log: Logger;
@@ -124,6 +125,8 @@ export class CrashRecovery {
 
   private endOnWhatsApp(call: JournaledCall, calls: WhatsAppCalls, waCallId: string): void {
     const log = this.d.logger.child({ callId: call.callId, number: call.number, waCallId });
+    // Concepto Móvil names the user on terminate/reject too; what the dead process knew is in the journal.
+    if (call.user !== undefined) calls.noteCallUser?.(waCallId, call.user);
     void this.d.ender.end({ calls, action: call.endWith, waCallId, log }).then((result) => this.conclude({ ...call, waCallId }, result));
   }
 

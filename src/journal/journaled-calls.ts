@@ -13,7 +13,8 @@ import type { CallJournal, JournaledCall } from './call-journal.js';
  *    `connect` (WhatsApp's call id is known only from its response; webhooks carry our id as
  *    biz_opaque_callback_data meanwhile), the id as soon as `connect` returns. WhatsApp -> PBX: the
  *    id (from the connect webhook) before `pre_accept`, and again before `accept`, from which on
- *    the call is ended with `terminate` rather than `reject`;
+ *    the call is ended with `terminate` rather than `reject`. The record names the WhatsApp user,
+ *    for providers that need it to end the call (crash-recovery.ts);
  *  - `terminate` and `reject` go to the WhatsAppCallEnder, which retries until Meta confirms; they
  *    resolve at once, so the call's teardown never waits for Meta;
  *  - the journal record goes when the call has ended AND its ending on WhatsApp has settled. An
@@ -34,6 +35,8 @@ export class JournaledWhatsAppCalls implements WhatsAppCalls {
     callId: string;
     numberName: string;
     direction: CallDirection;
+    /** The WhatsApp user, when known before `connect` (a user's call: from its connect webhook). */
+    user?: string;
     log: Logger;
     metrics: Metrics;
     /** A connect that timed out or lost its connection may have placed a call: who ends it (CrashRecovery.adopt). */
@@ -43,7 +46,8 @@ export class JournaledWhatsAppCalls implements WhatsAppCalls {
   private adopted?: { named(waCallId: string): void };
 
   async connect(req: ConnectRequest): Promise<{ callId: string }> {
-    await this.record({ endWith: 'terminate' });
+    // An empty user would make the record unreadable at the next start (the journal's schema).
+    await this.record({ endWith: 'terminate', ...(req.to !== '' && { user: req.to }) });
     let answer: { callId: string };
     try {
       answer = await this.d.calls.connect(req);
@@ -105,6 +109,7 @@ export class JournaledWhatsAppCalls implements WhatsAppCalls {
   private async record(change: Partial<JournaledCall>): Promise<void> {
     this.journaled = {
       callId: this.d.callId, number: this.d.numberName, direction: this.d.direction, startedAt: this.startedAt, endWith: 'terminate',
+      ...(this.d.user ? { user: this.d.user } : {}),
       ...this.journaled, ...change,
     };
     try {

@@ -56,7 +56,7 @@ export async function registerProviderIngress(app: FastifyInstance, d: ProviderI
       verifier = new D360WebhookVerifier({
         ...(s.signatureSecrets.length > 0 && { signatureSecret: s.signatureSecrets }),
         signatureHeader: n.d360.webhook.signature_header,
-        ...(s.headerToken && { headerToken: s.headerToken }),
+        ...(s.headerTokens.length > 0 && { headerToken: s.headerTokens }),
         allowHeaderTokenOnly: n.d360.webhook.allow_header_token_only,
       });
     } catch (err) {

@@ -73,7 +73,7 @@ export function bridgeSecretsFor(provider: ProviderName, opts: { wrongCredential
   const accessTokens = new Map<string, string>();
   switch (provider) {
     case 'meta': accessTokens.set(NUMBER_NAME, wrong(META.token)); break;
-    case '360dialog': providers.set(NUMBER_NAME, { provider, apiKey: wrong(D360.apiKey), signatureSecrets: [D360.signatureSecret] }); break;
+    case '360dialog': providers.set(NUMBER_NAME, { provider, apiKey: wrong(D360.apiKey), signatureSecrets: [D360.signatureSecret], headerTokens: [] }); break;
     case 'cams': providers.set(NUMBER_NAME, {
       provider, accessKeyId: CAMS.accessKeyId, accessKeySecret: wrong(CAMS.accessKeySecret), eventsToken: EVENTS_TOKEN.cams,
     }); break;

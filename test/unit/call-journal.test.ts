@@ -13,6 +13,7 @@ import { WhatsAppCallIntake } from '../../src/calls/whatsapp-call-intake.js';
 import { numberSchema, trunkSchema } from '../../src/config/schema.js';
 import { FileCallJournal, readCallJournal, type JournaledCall } from '../../src/journal/call-journal.js';
 import { CrashRecovery } from '../../src/journal/crash-recovery.js';
+import { JournaledWhatsAppCalls } from '../../src/journal/journaled-calls.js';
 import { createLogger } from '../../src/logging.js';
 import { Metrics } from '../../src/metrics.js';
 import { ProviderError } from '../../src/calls/ports/whatsapp-errors.js';
@@ -23,6 +24,8 @@ import { FakePbxDialer } from '../support/fakes/fake-pbx-dialer.js';
 import { FakePbxUasLeg } from '../support/fakes/fake-pbx-uas-leg.js';
 import { inviteFrom } from '../support/fakes/fake-pbx-invite.js';
 import { NumberDirectory } from '../../src/calls/number-directory.js';
+import { createConceptoMovilNumber } from '../../src/adapters/conceptomovil/conceptomovil-number.js';
+import { GraphStub } from '../support/meta-graph-stub.js';
 
 /** The journal of live WhatsApp calls, and what a start-up does with the calls a crash left in it. */
 
@@ -41,7 +44,9 @@ class RecordingCalls implements WhatsAppCalls {
   failFirst = new Set<string>();
   onConnect?: () => void;
   onAccept?: () => void;
-  async connect(_req: ConnectRequest): Promise<{ callId: string }> {
+  lastTo?: string;
+  async connect(req: ConnectRequest): Promise<{ callId: string }> {
+    this.lastTo = req.to;
     this.onConnect?.();
     this.sent.push({ action: 'connect' });
     return { callId: 'wacid.BIC1' };
@@ -157,7 +162,8 @@ describe('the journal around a call', () => {
     });
     const leg = new FakePbxUasLeg();
     const call = (await intake.handleInvite(inviteFrom(leg, trunkSchema.parse({ name: 'pbx', sources: ['127.0.0.1'], numbers: ['sales'] })))) as BusinessInitiatedCall;
-    expect(atConnect).toEqual([{ callId: 'wt-out-1', number: 'sales', direction: 'BUSINESS_INITIATED', startedAt: expect.any(String), endWith: 'terminate' }]);
+    expect(atConnect).toEqual([{ callId: 'wt-out-1', number: 'sales', direction: 'BUSINESS_INITIATED', startedAt: expect.any(String), endWith: 'terminate', user: calls.lastTo }]);
+    expect(calls.lastTo).toMatch(/^[0-9]+$/);
     await journal.flushed();
     expect(readCallJournal(path)).toEqual([{ ...atConnect[0], waCallId: 'wacid.BIC1' }]);
 
@@ -196,7 +202,7 @@ describe('the journal around a call', () => {
     dialer.last.answer('v=0\r\no=- 3 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 30010 RTP/AVP 0\r\n');
     for (let i = 0; i < 10 && call.state !== 'answered'; i++) { await new Promise((r) => setImmediate(r)); await call.idle(); }
     expect(call.state).toBe('answered');
-    expect(atAccept).toEqual([{ callId: 'wt-in-1', waCallId: 'wacid.UIC1', number: 'sales', direction: 'USER_INITIATED', startedAt: expect.any(String), endWith: 'terminate' }]);
+    expect(atAccept).toEqual([{ callId: 'wt-in-1', waCallId: 'wacid.UIC1', number: 'sales', direction: 'USER_INITIATED', startedAt: expect.any(String), endWith: 'terminate', user: '447700900123' }]);
     dialer.last.bye();
     await call.whenEnded();
     await new Promise((r) => setTimeout(r, 10));
@@ -275,5 +281,66 @@ describe('CrashRecovery: calls a crash left open', () => {
     await journal.flushed();
     expect(readCallJournal(path)).toEqual([]);
     await journal.close();
+  });
+
+  it('Concepto Móvil: the journaled user goes out as `to` on the recovered terminate and reject; a record without a user still loads', async () => {
+    const path = join(dir(), 'calls.journal');
+    const withUser = entry({ callId: 'wt-cm-out', number: 'mx', waCallId: 'wacid.CM-OUT', user: '5215500000002' });
+    const inboundWithUser = entry({ callId: 'wt-cm-in', number: 'mx', waCallId: 'wacid.CM-IN', direction: 'USER_INITIATED', endWith: 'reject', user: '+5215500000003' });
+    // Written by a version that did not keep the user: the line has no `user` key at all.
+    const older = { callId: 'wt-cm-old', number: 'mx', waCallId: 'wacid.CM-OLD', direction: 'BUSINESS_INITIATED', startedAt: '2026-01-01T10:00:00.000Z', endWith: 'terminate' };
+    appendFileSync(path, [withUser, inboundWithUser, older].map((c) => `${JSON.stringify({ put: c })}\n`).join(''));
+
+    const stub = await GraphStub.start();
+    stub.otherwise({ from: (req) => (req.path.endsWith('/auth/token') ? { body: { token: 'cm-bearer-not-real' } } : { body: {} }) });
+    const logs = capture();
+    const metrics = new Metrics();
+    const cm = createConceptoMovilNumber(
+      { name: 'mx', baseUrl: stub.url, apiKey: '101', apiToken: 'cm-api-token-not-real', businessNumber: '5215500000001', timeoutMs: 2_000 },
+      { logger: logs.logger, metrics, retryDelayMs: 5 },
+    );
+    const journal = await FileCallJournal.open(path, { logger: logs.logger });
+    expect(journal.leftOver).toEqual([withUser, inboundWithUser, older]);
+    expect(logs.lines().some((l) => l['level'] === 'warn')).toBe(false);
+    const recovery = new CrashRecovery({
+      journal, numbers: new Map([['mx', cm.calls]]), logger: logs.logger, metrics, connectingWindowMs: 60_000,
+      ender: new WhatsAppCallEnder({ logger: logs.logger, metrics, retryDelaysMs: [20, 20, 20, 20] }),
+    });
+    recovery.start();
+    await recovery.whenDone();
+
+    const sent = stub.requests.filter((r) => r.path.endsWith('/services/v1/call')).map((r) => JSON.parse(r.rawBody) as Record<string, unknown>);
+    const byCall = (id: string) => sent.find((b) => b['call_id'] === id);
+    expect(byCall('wacid.CM-OUT')).toEqual({ from: '5215500000001', to: '5215500000002', action: 'terminate', call_id: 'wacid.CM-OUT' });
+    expect(byCall('wacid.CM-IN')).toEqual({ from: '5215500000001', to: '5215500000003', action: 'reject', call_id: 'wacid.CM-IN' });
+    // Nothing to name the user with: sent without `to`, as before (the provider decides).
+    expect(byCall('wacid.CM-OLD')).toEqual({ from: '5215500000001', action: 'terminate', call_id: 'wacid.CM-OLD' });
+    await journal.flushed();
+    expect(readCallJournal(path)).toEqual([]);
+    recovery.stop();
+    await journal.close();
+    await cm.close();
+    await stub.close();
+  });
+
+  it('a journal line with an empty user is unreadable, so a call is journaled without one rather than with ""', async () => {
+    const path = join(dir(), 'calls.journal');
+    appendFileSync(path, `${JSON.stringify({ put: entry({ callId: 'wt-empty', waCallId: 'wacid.E', user: '' }) })}\n`);
+    const logs = capture();
+    const journal = await FileCallJournal.open(path, { logger: logs.logger });
+    expect(journal.leftOver).toEqual([]);
+    await journal.close();
+
+    const path2 = join(dir(), 'calls.journal');
+    const j2 = await FileCallJournal.open(path2, { logger: logs.logger });
+    const calls = new RecordingCalls();
+    const whatsapp = new JournaledWhatsAppCalls({
+      calls, journal: j2, ender: new WhatsAppCallEnder({ logger: logs.logger, metrics: new Metrics() }), callId: 'wt-bsuid-less',
+      numberName: 'sales', direction: 'BUSINESS_INITIATED', log: logs.logger, metrics: new Metrics(),
+    });
+    await whatsapp.connect({ to: '', sdpOffer: 'v=0\r\n' });
+    await j2.flushed();
+    expect(readCallJournal(path2)).toEqual([{ callId: 'wt-bsuid-less', waCallId: 'wacid.BIC1', number: 'sales', direction: 'BUSINESS_INITIATED', startedAt: expect.any(String), endWith: 'terminate' }]);
+    await j2.close();
   });
 });

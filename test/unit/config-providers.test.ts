@@ -59,6 +59,19 @@ describe('numbers[].provider', () => {
     const tokenOnly = { api_key_env: 'K', webhook: { header_token: { name: 'Authorization', value_env: 'H' } } };
     expect(problems({ numbers: [{ ...D360, d360: tokenOnly }] })[0]).toMatch(/^numbers\[0\]\.d360\.webhook\.allow_header_token_only: only header_token is configured/);
     expect(problems({ numbers: [{ ...D360, d360: { ...tokenOnly, webhook: { ...tokenOnly.webhook, allow_header_token_only: true } } }] })).toEqual([]);
+    // Several custom headers: a list (the single object above is a list of one).
+    const list = { api_key_env: 'K', webhook: { header_token: [{ name: 'Authorization', value_env: 'H' }, { name: 'X-Tenant', value_env: 'H2' }], allow_header_token_only: true } };
+    expect(problems({ numbers: [{ ...D360, d360: list }] })).toEqual([]);
+    expect(problems({ numbers: [{ ...D360, d360: { ...list, webhook: { ...list.webhook, header_token: [] } } }] })[0]).toMatch(/^numbers\[0\]\.d360\.webhook\.header_token: /);
+    expect(problems({ numbers: [{ ...D360, d360: { ...list, webhook: { ...list.webhook, header_token: [{ name: 'Authorization', value_env: 'H' }, { name: 'authorization', value_env: 'H2' }] } } }] }))
+      .toEqual(['numbers[0].d360.webhook.header_token[1].name: header authorization is listed twice']);
+    expect(problems({ numbers: [{ ...D360, d360: { api_key_env: 'K', webhook: { signature_secret_env: 'S', header_token: { name: 'X-360dialog-Signature', value_env: 'H' } } } }] }))
+      .toEqual(['numbers[0].d360.webhook.header_token[0].name: header X-360dialog-Signature carries the signature (signature_header): it cannot also be a static header']);
+    // The single-object form is a list of one, and its problems are named precisely.
+    const single = { ...tokenOnly, webhook: { ...tokenOnly.webhook, allow_header_token_only: true } };
+    expect(validateConfig({ numbers: [{ ...D360, d360: single }] }).numbers[0]!.d360!.webhook.header_token).toEqual([{ name: 'Authorization', value_env: 'H' }]);
+    expect(problems({ numbers: [{ ...D360, d360: { ...tokenOnly, webhook: { header_token: { name: 'Authorization' }, allow_header_token_only: true } } }] })[0])
+      .toMatch(/^numbers\[0\]\.d360\.webhook\.header_token\[0\]\.value_env: /);
     // In SIP mode Meta dials the PBX directly: no call webhooks to authenticate.
     expect(problems({ numbers: [{ ...D360, mode: 'sip', d360: { api_key_env: 'K' } }] })).toEqual([]);
   });
@@ -105,10 +118,26 @@ describe('provider secrets', () => {
   };
   it('are read from the environment; Meta\'s webhook secrets are not needed without a Meta number', () => {
     const secrets = resolveSecrets(validateConfig({ numbers: [D360, CAMS, CM] }), env);
-    expect(secrets.providers!.get('d')).toEqual({ provider: '360dialog', apiKey: 'd360-key', signatureSecrets: ['sig'] });
+    expect(secrets.providers!.get('d')).toEqual({ provider: '360dialog', apiKey: 'd360-key', signatureSecrets: ['sig'], headerTokens: [] });
     expect(secrets.providers!.get('c')).toEqual({ provider: 'cams', accessKeyId: 'ak', accessKeySecret: 'sk', eventsToken: 'cams-events-token-123456' });
     expect(secrets.providers!.get('m')).toMatchObject({ provider: 'conceptomovil', apiToken: 'tok' });
     expect(secrets.accessTokens.size).toBe(0);
+  });
+
+  it('360dialog header tokens: one or a list, each value read from its variable', () => {
+    const single = { ...D360, d360: { api_key_env: 'D_KEY', webhook: { signature_secret_env: 'D_SIG', header_token: { name: 'Authorization', value_env: 'D_H1' } } } };
+    const listed = { ...single, name: 'd2', display_number: '15550000008', d360: { ...single.d360, webhook: { signature_secret_env: 'D_SIG', header_token: [{ name: 'Authorization', value_env: 'D_H1' }, { name: 'X-Tenant', value_env: 'D_H2' }] } } };
+    const cfg = validateConfig({ numbers: [single, listed] });
+    const secrets = resolveSecrets(cfg, { ...env, D_H1: 'h1', D_H2: 'h2' });
+    expect(secrets.providers!.get('d')).toMatchObject({ headerTokens: [{ name: 'Authorization', value: 'h1' }] });
+    expect(secrets.providers!.get('d2')).toMatchObject({ headerTokens: [{ name: 'Authorization', value: 'h1' }, { name: 'X-Tenant', value: 'h2' }] });
+    let problems: string[] = [];
+    try {
+      resolveSecrets(cfg, { ...env, D_H1: 'h1' });
+    } catch (err) {
+      problems = (err as ConfigError).problems;
+    }
+    expect(problems).toEqual(['numbers[1].d360.webhook.header_token[1].value_env: environment variable D_H2 is not set']);
   });
 
   it('every unset variable and a short or unsafe events token is named', () => {

@@ -52,7 +52,7 @@ beforeAll(async () => {
     ],
   });
   const providerSecrets = new Map<string, ProviderSecrets>([
-    ['d', { provider: '360dialog', apiKey: 'd360-key', signatureSecrets: [] }],
+    ['d', { provider: '360dialog', apiKey: 'd360-key', signatureSecrets: [], headerTokens: [] }],
     ['c', { provider: 'cams', accessKeyId: 'AKID', accessKeySecret: 'AKSECRET', eventsToken: '' }],
     ['m', { provider: 'conceptomovil', apiKey: '42', apiToken: 'cm-token', eventsToken: '' }],
   ]);

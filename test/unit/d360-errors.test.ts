@@ -6,6 +6,7 @@ import { mapProviderError } from '../../src/calls/failure-mapping.js';
 import { ProviderError } from '../../src/calls/ports/whatsapp-errors.js';
 import { Metrics } from '../../src/metrics.js';
 import { GraphStub, captureLogger, closedPort, rejectionOf } from '../support/meta-graph-stub.js';
+import { readmeRow } from '../support/faults/readme-error-table.js';
 
 const KEY = 'd360-key-for-error-tests-Pp0';
 
@@ -51,6 +52,57 @@ describe('360dialog error mapping', () => {
   it('scrubs the API key from every message', () => {
     const e = d360ApiError('connect', 400, JSON.stringify({ error: { message: `bad key ${KEY}`, code: 100, error_data: { details: KEY } } }), undefined, KEY);
     expect(JSON.stringify(e.toLog())).not.toContain(KEY);
+  });
+});
+
+describe('360dialog\'s own HTTP 400s about the account (https://docs.360dialog.com/docs/support/api-error-message-list)', () => {
+  const DISABLED = 'Your WhatsApp for Business API has been disabled';
+  const UNPAID = 'Could not send message due to lack of payment. Messaging can resume once overdue invoices towards 360dialog are settled. Please reach out to our integration partner.';
+  const RATE_LIMIT = 'You have exceeded the endpoint rate limit.';
+  const own = (message: string, status = 400) => d360ApiError('connect', status, JSON.stringify({ meta: { success: false, http_code: status, developer_message: message } }), undefined, KEY);
+  const authRow = readmeRow('360dialog HTTP 400 "…API has been disabled", "…lack of payment…"');
+  const rateRow = readmeRow('360dialog HTTP 400 "…endpoint rate limit"');
+
+  it.each([
+    ['API disabled', DISABLED, '360dialog api_disabled'],
+    ['unpaid', UNPAID, '360dialog unpaid'],
+  ])('%s: a loud configuration problem, never a rejected request', (_name, message, type) => {
+    const e = own(message);
+    expect(e.toLog()).toMatchObject({ kind: 'api', httpStatus: 400, category: 'config', type });
+    const f = mapProviderError(e);
+    expect(f).toMatchObject({ status: authRow.status, reason: authRow.reason, loud: true, cause: 'auth' });
+    expect(f.warning).toBe(`the WhatsApp provider refused watrunk's credentials or configuration: ${type}`);
+    expect(f.retryAfter).toBeUndefined();
+  });
+
+  it('the endpoint rate limit: Rate Limited with Retry-After, as Meta\'s 613', () => {
+    const e = own(RATE_LIMIT);
+    expect(e.fields).toMatchObject({ category: 'rate_limited', type: '360dialog rate_limit' });
+    const meta613 = readmeRow(613);
+    expect(rateRow).toEqual({ ...meta613, key: rateRow.key });
+    expect(mapProviderError(e)).toMatchObject({ status: meta613.status, reason: meta613.reason, retryAfter: meta613.retryAfter, cause: 'rate_limited' });
+  });
+
+  it('is found whatever the case and shape: camelCase envelope, legacy errors list, Meta\'s shape without a code, plain text, a 2xx body', () => {
+    const category = (e: ProviderError | undefined) => e?.fields.category;
+    expect(category(d360ApiError('connect', 400, JSON.stringify({ meta: { success: false, httpCode: 400, developerMessage: DISABLED.toUpperCase() } }), undefined, KEY))).toBe('config');
+    expect(category(d360ApiError('accept', 400, JSON.stringify({ errors: [{ code: 'API_DISABLED', title: 'Bad request' }] }), undefined, KEY))).toBe('config');
+    expect(category(d360ApiError('accept', 400, JSON.stringify({ errors: [{ code: 1000, title: 'Payment required', details: 'overdue invoices' }] }), undefined, KEY))).toBe('config');
+    expect(category(d360ApiError('connect', 400, JSON.stringify({ error: { message: 'you have exceeded the endpoint RATE LIMIT' } }), undefined, KEY))).toBe('rate_limited');
+    expect(category(d360ApiError('terminate', 400, RATE_LIMIT, undefined, KEY))).toBe('rate_limited');
+    expect(category(d360ErrorIn2xxBody('connect', { meta: { success: false, http_code: 400, developer_message: 'API disabled' } }, KEY))).toBe('config');
+  });
+
+  it('leaves alone what is not one of them: other 400s, 5xx, and Meta\'s codes', () => {
+    const other = own('Param to must be a valid phone number');
+    expect(other.fields.category).toBeUndefined();
+    expect(mapProviderError(other)).toMatchObject({ status: 500, reason: 'WhatsApp Error' });
+    // A 5xx is 360dialog's failure whatever its text: retried where allowed, 503 Unavailable.
+    expect(mapProviderError(own(RATE_LIMIT, 503))).toMatchObject({ status: 503, reason: 'WhatsApp Unavailable', cause: 'provider_5xx' });
+    // Meta's code wins: 131044 is Meta's own payment row, 613 Meta's rate limit.
+    const relayed = d360ApiError('connect', 400, JSON.stringify({ error: { code: 131044, message: 'Business eligibility payment issue: lack of payment' } }), undefined, KEY);
+    expect(relayed.fields.category).toBeUndefined();
+    expect(mapProviderError(relayed)).toMatchObject({ reason: 'WhatsApp Payment Issue', cause: 'payment' });
   });
 });
 

@@ -79,6 +79,29 @@ describe('D360WebhookVerifier: static header token', () => {
     expect(verifier.verify(BODY, undefined)).toBe(false);
   });
 
+  it('several custom headers: all must match; a missing one is reported before a wrong one', () => {
+    const headers = [token, { name: 'Authorization', value: 'Bearer hook-secret-456' }];
+    const v = new D360WebhookVerifier({ signatureSecret: SECRET, headerToken: headers });
+    const sig = digest.toString('hex');
+    const good = { 'x-360dialog-signature': sig, 'x-partner-auth': 'static-token-123', authorization: 'Bearer hook-secret-456' };
+    expect(v.verifyRequest(BODY, good)).toEqual({ ok: true });
+    expect(v.verifyRequest(BODY, { ...good, authorization: undefined })).toEqual({ ok: false, reason: 'missing_header_token' });
+    expect(v.verifyRequest(BODY, { ...good, authorization: 'Bearer hook-secret-457' })).toEqual({ ok: false, reason: 'bad_header_token' });
+    expect(v.verifyRequest(BODY, { ...good, 'x-partner-auth': 'wrong', authorization: undefined })).toEqual({ ok: false, reason: 'missing_header_token' });
+    // Each value belongs to its own header: swapped values fail.
+    expect(v.verifyRequest(BODY, { ...good, 'x-partner-auth': 'Bearer hook-secret-456', authorization: 'static-token-123' })).toEqual({ ok: false, reason: 'bad_header_token' });
+    // A repeated header is ambiguous: absent.
+    expect(v.verifyRequest(BODY, { ...good, authorization: ['Bearer hook-secret-456', 'Bearer hook-secret-456'] })).toEqual({ ok: false, reason: 'missing_header_token' });
+    expect(v.verifyRequest(BODY, { ...good, 'x-360dialog-signature': undefined })).toEqual({ ok: false, reason: 'missing_signature' });
+
+    const tokensOnly = new D360WebhookVerifier({ headerToken: headers, allowHeaderTokenOnly: true });
+    expect(tokensOnly.verifyRequest(BODY, { 'x-partner-auth': 'static-token-123', authorization: 'Bearer hook-secret-456' })).toEqual({ ok: true });
+    expect(tokensOnly.verifyRequest(BODY, { 'x-partner-auth': 'static-token-123' })).toEqual({ ok: false, reason: 'missing_header_token' });
+    expect(() => tokensOnly.deliveryVerifier()).toThrow(/several header tokens/);
+    // A one-element list is the single-object form.
+    expect(new D360WebhookVerifier({ headerToken: [token], allowHeaderTokenOnly: true }).deliveryVerifier().header).toBe('x-partner-auth');
+  });
+
   it('the single-header form of a signature-only setup feeds the signature header', () => {
     const { header, verifier } = new D360WebhookVerifier({ signatureSecret: SECRET }).deliveryVerifier();
     expect(header).toBe('x-360dialog-signature');
@@ -92,6 +115,9 @@ describe('D360WebhookVerifier: static header token', () => {
     ['an empty token value', { headerToken: { name: 'x-a', value: '' }, allowHeaderTokenOnly: true }, /empty/],
     ['an invalid header name', { headerToken: { name: 'bad header', value: 'v' }, allowHeaderTokenOnly: true }, /valid header name/],
     ['the token on the signature header', { signatureSecret: SECRET, headerToken: { name: 'x-360dialog-signature', value: 'v' } }, /both the signature and the token/],
+    ['a header listed twice', { headerToken: [{ name: 'X-A', value: 'v' }, { name: 'x-a', value: 'w' }], allowHeaderTokenOnly: true }, /configured twice/],
+    ['an empty value in a list', { headerToken: [{ name: 'x-a', value: 'v' }, { name: 'x-b', value: '' }], allowHeaderTokenOnly: true }, /header x-b is empty/],
+    ['an empty list alone', { headerToken: [], allowHeaderTokenOnly: true }, /signature secret and\/or a header token/],
   ])('refuses to start with %s', (_label, opts, message) => {
     expect(() => new D360WebhookVerifier(opts)).toThrow(message);
   });

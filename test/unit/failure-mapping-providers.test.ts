@@ -3,7 +3,7 @@
  * configuration problems get Meta's loud auth answer, throttling Meta's rate-limit answer.
  */
 import { describe, expect, it } from 'vitest';
-import { classifyCamsFailure, CamsProviderError } from '../../src/adapters/cams/cams-errors.js';
+import { businessError, classifyCamsFailure, CamsProviderError } from '../../src/adapters/cams/cams-errors.js';
 import { conceptoMovilApiError, conceptoMovilUnsupported } from '../../src/adapters/conceptomovil/conceptomovil-errors.js';
 import { d360ApiError } from '../../src/adapters/d360/d360-errors.js';
 import { mapProviderError } from '../../src/calls/failure-mapping.js';
@@ -41,6 +41,20 @@ describe('provider failures in the error table', () => {
   it('a Meta code relayed by a provider keeps Meta\'s row; CAMS 5xx is retried-then-503', () => {
     expect(mapProviderError(d360ApiError('connect', 400, '{"error":{"code":138006,"message":"x"}}', undefined, 'k'))).toMatchObject({ status: 403 });
     expect(mapProviderError(cams('InternalError', 500))).toMatchObject({ status: 503, reason: 'WhatsApp Unavailable', retryAfter: 5 });
+  });
+
+  it('a CAMS business error (HTTP 200) with Code InternalError or ServiceUnavailable is the same retryable 503 as a 5xx', () => {
+    const row = readmeRow('CAMS `InternalError`, `ServiceUnavailable`');
+    for (const code of ['InternalError', 'ServiceUnavailable', 'InternalError.Timeout']) {
+      const err = businessError('connect', 200, { code, message: 'try again later', requestId: 'req-9' }, undefined, []);
+      expect(err.fields.category).toBe('server');
+      expect(err.retryable).toBe(true);
+      const f = mapProviderError(err);
+      expect(f, code).toMatchObject({ status: row.status, reason: row.reason, retryAfter: row.retryAfter, cause: 'provider_5xx' });
+      expect(f.loud).toBeUndefined();
+    }
+    // A business error of any other Code stays the request's failure.
+    expect(mapProviderError(businessError('connect', 200, { code: 'Call.NotFound', message: 'm' }, undefined, []))).toMatchObject({ status: 500, reason: 'WhatsApp Error' });
   });
 
   it('something the provider does not offer is loud, not an auth failure', () => {

@@ -41,6 +41,13 @@ beforeAll(async () => {
         d360: { api_key_env: 'K3', base_url: NOWHERE, webhook: { path: '/hooks/d360-token-only', header_token: { name: 'X-Hook-Token', value_env: 'H3' }, allow_header_token_only: true } },
       },
       {
+        name: 'headers', provider: '360dialog', display_number: '15550000007',
+        d360: {
+          api_key_env: 'K4', base_url: NOWHERE,
+          webhook: { header_token: [{ name: 'X-Hook-Token', value_env: 'H3' }, { name: 'X-Tenant', value_env: 'H4' }], allow_header_token_only: true },
+        },
+      },
+      {
         name: 'cams1', provider: 'cams', display_number: '15550000004',
         cams: { endpoint: NOWHERE, access_key_id_env: 'A', access_key_secret_env: 'B', cust_space_id: 'cams-space', events_path_token_env: 'T4' },
       },
@@ -54,13 +61,14 @@ beforeAll(async () => {
       },
     ],
   });
-  const d360 = (headerToken?: { name: string; value: string }, signed = true): ProviderSecrets => ({
-    provider: '360dialog', apiKey: 'key', signatureSecrets: signed ? [SIGNING] : [], ...(headerToken && { headerToken }),
+  const d360 = (headerTokens: Array<{ name: string; value: string }> = [], signed = true): ProviderSecrets => ({
+    provider: '360dialog', apiKey: 'key', signatureSecrets: signed ? [SIGNING] : [], headerTokens,
   });
   const providers = new Map<string, ProviderSecrets>([
     ['signed', d360()],
-    ['both', d360({ name: 'Authorization', value: HEADER_TOKEN })],
-    ['tokenonly', d360({ name: 'X-Hook-Token', value: HEADER_TOKEN }, false)],
+    ['both', d360([{ name: 'Authorization', value: HEADER_TOKEN }])],
+    ['tokenonly', d360([{ name: 'X-Hook-Token', value: HEADER_TOKEN }], false)],
+    ['headers', d360([{ name: 'X-Hook-Token', value: HEADER_TOKEN }, { name: 'X-Tenant', value: 'tenant-secret-2' }], false)],
     ['cams1', { provider: 'cams', accessKeyId: 'ak', accessKeySecret: 'sk', eventsToken: CAMS_TOKEN }],
     ['fenced', { provider: 'cams', accessKeyId: 'ak', accessKeySecret: 'sk', eventsToken: FENCED_TOKEN }],
     ['cm1', { provider: 'conceptomovil', apiKey: '1', apiToken: 'tok', eventsToken: CM_TOKEN }],
@@ -132,6 +140,16 @@ describe('360dialog webhooks', () => {
     expect((await post('/hooks/d360-token-only', body, { 'x-hook-token': 'guess' })).statusCode).toBe(401);
     expect((await post('/hooks/d360-token-only', body, { 'x-hook-token': HEADER_TOKEN })).statusCode).toBe(200);
     await until(() => eventsFor('wacid.D5').length > 0);
+  });
+
+  it('several custom headers: every one must be there with its value', async () => {
+    const body = metaConnect('wacid.D6', '15550000007');
+    expect((await post('/webhooks/360dialog/headers', body, { 'x-hook-token': HEADER_TOKEN })).statusCode).toBe(401);
+    expect((await post('/webhooks/360dialog/headers', body, { 'x-tenant': 'tenant-secret-2' })).statusCode).toBe(401);
+    expect((await post('/webhooks/360dialog/headers', body, { 'x-hook-token': HEADER_TOKEN, 'x-tenant': 'tenant-secret-X' })).statusCode).toBe(401);
+    expect(eventsFor('wacid.D6')).toEqual([]);
+    expect((await post('/webhooks/360dialog/headers', body, { 'x-hook-token': HEADER_TOKEN, 'x-tenant': 'tenant-secret-2' })).statusCode).toBe(200);
+    await until(() => eventsFor('wacid.D6').length > 0);
   });
 });
 

@@ -75,6 +75,15 @@ describe('WhatsAppCallEnder: terminate until Meta confirms', () => {
     expect(await h.failures()).not.toMatch(/} [1-9]/);
   });
 
+  it('retries a provider failure reported in an HTTP 200 (CAMS InternalError, category server) like a 5xx', async () => {
+    const h = ender();
+    const inBody = new ProviderError('CAMS InternalError', 'api', { httpStatus: 200, type: 'InternalError', category: 'server', operation: 'terminate' });
+    const calls = new ScriptedCalls([inBody, 'ok']);
+    const outcome = await h.e.end({ calls, action: 'terminate', waCallId: 'wacid.C', log: h.logs.logger });
+    expect(outcome).toBe('confirmed');
+    expect(calls.count('terminate')).toBe(2);
+  });
+
   it('gives up after 5 tries: the failure is counted and logged at error level, naming the call', async () => {
     const h = ender();
     const calls = new ScriptedCalls([network()]);

@@ -28,8 +28,9 @@ export class CamsProviderError extends ProviderError {
     readonly category: CamsErrorCategory,
     fields: ProviderError['fields'],
   ) {
-    // The provider-neutral category src/calls/failure-mapping.ts reads (it knows no CAMS codes).
-    super(message, 'api', category === 'config' || category === 'rate_limited' ? { ...fields, category } : fields);
+    // The provider-neutral category src/calls/failure-mapping.ts reads (it knows no CAMS codes);
+    // `server` too, as a business error (HTTP 200, Code InternalError) carries no 5xx status.
+    super(message, 'api', category === 'rejected' ? fields : { ...fields, category });
   }
   /** Alibaba's string Code, e.g. "SignatureDoesNotMatch" (also in fields.type). */
   get camsCode(): string | undefined { return this.fields.type; }

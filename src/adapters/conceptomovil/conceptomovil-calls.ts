@@ -43,8 +43,9 @@ function acceptAnything(): void {}
  * body (https://developers.conceptomovil.com/es/whatsapp/calling_api/examples): `from` is the
  * business number, `to` the user, for every action; `sdp` is a plain string without a type.
  * biz_opaque_callback_data is sent on connect only, as documented (watrunk matches the other
- * events by call id). The user of an inbound call comes from ConceptoMovilCallUsers; if it is not
- * known, `to` is left out and the provider decides.
+ * events by call id). The user of an inbound call comes from ConceptoMovilCallUsers, that of a call
+ * left open by a crash from the call journal (noteCallUser); if it is not known, `to` is left out
+ * and the provider decides.
  */
 export class ConceptoMovilCalls implements WhatsAppCalls {
   constructor(
@@ -83,6 +84,11 @@ export class ConceptoMovilCalls implements WhatsAppCalls {
 
   async terminate(callId: string): Promise<void> {
     await this.post('terminate', callId);
+  }
+
+  /** A call another run set up (crash recovery, from the call journal): its user, for `to`. */
+  noteCallUser(callId: string, user: string): void {
+    this.users.remember(callId, userParam(user));
   }
 
   private async post(action: Exclude<ConceptoMovilAction, 'connect'>, callId: string, sdp?: string): Promise<void> {

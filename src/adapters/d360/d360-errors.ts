@@ -16,6 +16,12 @@ import type { D360Operation } from './d360-types.js';
  *    (the documented "invalid API key" answer is HTTP 401 with httpCode 404 in the body: the HTTP
  *    status is the one kept).
  * Anything else (an HTML 503 page) becomes a short, scrubbed snippet in `details`.
+ *
+ * Three of 360dialog's own HTTP 400s are about the account, not the request (same page):
+ * "Your WhatsApp for Business API has been disabled" and "Could not send message due to lack of
+ * payment…" are loud configuration problems (category `config`, as a refused key), and "You have
+ * exceeded the endpoint rate limit." is throttling (category `rate_limited`, as Meta's 613). See
+ * D360_ACCOUNT_FAILURES.
  */
 
 const PROVIDER = '360dialog';
@@ -42,6 +48,29 @@ function detailsOf(errorData: unknown): string | undefined {
   return typeof d === 'string' ? d : JSON.stringify(d ?? errorData);
 }
 
+/**
+ * 360dialog's account-level answers, recognised by phrase (case-insensitively, with `_` and `-` read
+ * as spaces, so a code such as API_DISABLED matches too) in whatever text its own answer carries.
+ * Wording: https://docs.360dialog.com/docs/support/api-error-message-list. `type` names the case in
+ * the SIP Warning (src/calls/failure-mapping.ts), as CAMS's code does.
+ */
+const D360_ACCOUNT_FAILURES: readonly { match: RegExp; category: 'config' | 'rate_limited'; type: string }[] = [
+  { match: /\bapi\b.{0,60}\bdisabled\b|\bdisabled\b.{0,20}\bapi\b/, category: 'config', type: '360dialog api_disabled' },
+  { match: /\black of payment\b|\boverdue invoices?\b|\bunpaid\b|\bpayment required\b/, category: 'config', type: '360dialog unpaid' },
+  { match: /\brate ?limit/, category: 'rate_limited', type: '360dialog rate_limit' },
+];
+
+/**
+ * The account-level failure these texts describe, for a 4xx (401/403 and 429 already say what they
+ * are) or an error inside a 2xx answer; undefined otherwise: a 5xx stays a 5xx.
+ */
+function accountFailure(httpStatus: number | undefined, texts: readonly (string | undefined)[]): Pick<ProviderError['fields'], 'category' | 'type'> | undefined {
+  if (httpStatus !== undefined && (httpStatus < 400 || httpStatus >= 500 || [401, 403, 429].includes(httpStatus))) return undefined;
+  const text = texts.filter((t) => t !== undefined).join(' ').toLowerCase().replace(/[_-]+/g, ' ');
+  const hit = D360_ACCOUNT_FAILURES.find((f) => f.match.test(text));
+  return hit && { category: hit.category, type: hit.type };
+}
+
 /** Meta's envelope relayed by 360dialog. */
 function fromMetaEnvelope(op: D360Operation, httpStatus: number | undefined, e: JsonRecord, secret: string): ProviderError {
   const code = integer(e['code']);
@@ -60,6 +89,8 @@ function fromMetaEnvelope(op: D360Operation, httpStatus: number | undefined, e: 
       ...(type !== undefined && { type: scrubSecret(type, secret) }),
       ...(details !== undefined && { details: scrubSecret(details, secret) }),
       ...(traceId !== undefined && { traceId }),
+      // Without Meta's code it is 360dialog's own answer in Meta's shape.
+      ...(code === undefined && accountFailure(httpStatus, [text, details])),
     },
   );
 }
@@ -81,6 +112,7 @@ function fromD360Envelope(op: D360Operation, httpStatus: number | undefined, met
       operation: op, type: PROVIDER,
       ...(status !== undefined && { httpStatus: status }),
       ...(note !== undefined && { details: note }),
+      ...accountFailure(status, [developerMessage]),
     },
   );
 }
@@ -96,6 +128,7 @@ function fromErrorsList(op: D360Operation, httpStatus: number | undefined, first
       operation: op, type: PROVIDER,
       ...(httpStatus !== undefined && { httpStatus }),
       ...(details !== undefined && { details: scrubSecret(details, secret) }),
+      ...accountFailure(httpStatus, [title, details, asNonEmptyString(first['code'])]),
     },
   );
 }
@@ -129,6 +162,8 @@ export function d360ApiError(
     httpStatus, operation: op,
     ...(snippet.length > 0 && { details: snippet }),
     ...(headerTraceId !== undefined && { traceId: headerTraceId }),
+    // A plain-text or unknown-JSON answer may still carry the documented phrase.
+    ...accountFailure(httpStatus, [snippet]),
   });
 }
 

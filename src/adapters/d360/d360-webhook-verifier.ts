@@ -9,18 +9,22 @@ import type { DeliveryVerifier } from '../../webhooks/ingress.js';
  *    (https://docs.360dialog.com/partner/onboarding/webhook-events-and-setup/signature-validation).
  *    The page does not say how the digest is written; hex (with or without a "sha256=" prefix)
  *    and base64 are all accepted.
- *  - static headers set together with the webhook URL (e.g. `Authorization: <secret>`).
- * Whatever is configured is required. A header token alone is weaker (a replayable static secret,
- * no integrity), so it is accepted as the only check only when allowHeaderTokenOnly says so.
+ *  - static headers set together with the webhook URL, 360dialog's "custom headers"
+ *    (https://docs.360dialog.com/docs/hub/webhook-url), e.g. `Authorization: <secret>`: one or
+ *    several, every one of which must be present with its value.
+ * Whatever is configured is required. Header tokens alone are weaker (replayable static secrets,
+ * no integrity), so they are accepted as the only check only when allowHeaderTokenOnly says so.
  */
+export interface D360HeaderToken { name: string; value: string }
+
 export interface D360WebhookAuthOptions {
   /** The signing secret; a list during a rotation (any one may match). */
   signatureSecret?: string | readonly string[];
   /** Header carrying the signature. Default x-360dialog-signature. */
   signatureHeader?: string;
-  /** A static header configured on the 360dialog webhook, compared in constant time. */
-  headerToken?: { name: string; value: string };
-  /** Must be true for headerToken to be the only check (no signatureSecret). */
+  /** Static headers configured on the 360dialog webhook: all must match, each compared in constant time. */
+  headerToken?: D360HeaderToken | readonly D360HeaderToken[];
+  /** Must be true for header tokens to be the only check (no signatureSecret). */
   allowHeaderTokenOnly?: boolean;
 }
 
@@ -65,7 +69,7 @@ function single(v: string | string[] | undefined): string | undefined {
 export class D360WebhookVerifier {
   readonly signatureHeader: string;
   private readonly secrets: readonly string[];
-  private readonly token?: { name: string; digest: Buffer };
+  private readonly tokens: readonly { name: string; digest: Buffer }[];
 
   /** Throws on a configuration that would accept unauthenticated deliveries. */
   constructor(opts: D360WebhookAuthOptions) {
@@ -75,14 +79,18 @@ export class D360WebhookVerifier {
     this.secrets = secrets;
     this.signatureHeader = (opts.signatureHeader ?? D360_SIGNATURE_HEADER).toLowerCase();
     if (!HEADER_NAME.test(this.signatureHeader)) throw new Error('360dialog webhook: the signature header name is not a valid header name');
-    if (opts.headerToken) {
-      const name = opts.headerToken.name.toLowerCase();
+    const configured: readonly D360HeaderToken[] = opts.headerToken === undefined ? [] : 'name' in opts.headerToken ? [opts.headerToken] : opts.headerToken;
+    const tokens: { name: string; digest: Buffer }[] = [];
+    for (const t of configured) {
+      const name = t.name.toLowerCase();
       if (!HEADER_NAME.test(name)) throw new Error('360dialog webhook: the header token name is not a valid header name');
-      if (opts.headerToken.value === '') throw new Error(`360dialog webhook: the value for header ${name} is empty`);
+      if (t.value === '') throw new Error(`360dialog webhook: the value for header ${name} is empty`);
       if (secrets.length > 0 && name === this.signatureHeader) throw new Error(`360dialog webhook: header ${name} cannot be both the signature and the token`);
-      this.token = { name, digest: sha256(opts.headerToken.value) };
+      if (tokens.some((x) => x.name === name)) throw new Error(`360dialog webhook: header ${name} is configured twice`);
+      tokens.push({ name, digest: sha256(t.value) });
     }
-    if (secrets.length === 0 && !this.token) {
+    this.tokens = tokens;
+    if (secrets.length === 0 && tokens.length === 0) {
       throw new Error('360dialog webhook: configure a signature secret and/or a header token; unauthenticated deliveries are refused');
     }
     if (secrets.length === 0 && opts.allowHeaderTokenOnly !== true) {
@@ -97,25 +105,24 @@ export class D360WebhookVerifier {
       const check = this.checkSignature(rawBody, single(headers[this.signatureHeader]));
       if (!check.ok) return check;
     }
-    if (this.token) {
-      const check = this.checkToken(single(headers[this.token.name]));
-      if (!check.ok) return check;
-    }
-    return { ok: true };
+    return this.checkTokens((name) => single(headers[name]));
   }
 
   /**
    * The verifier in the single-header form the webhook ingress takes (src/webhooks/ingress.ts),
-   * with the header it must be fed. Only possible when exactly one mechanism is configured; with
-   * both, the ingress must pass all headers to verifyRequest (throws, so wiring fails at start-up).
+   * with the header it must be fed. Only possible when a single header is checked; with more, the
+   * ingress must pass all headers to verifyRequest (throws, so wiring fails at start-up).
    */
   deliveryVerifier(): { header: string; verifier: DeliveryVerifier } {
-    if (this.secrets.length > 0 && this.token) {
+    if (this.secrets.length > 0 && this.tokens.length > 0) {
       throw new Error('360dialog webhook: signature and header token both configured; use verifyRequest with all headers');
     }
-    if (this.token) {
-      const { name } = this.token;
-      return { header: name, verifier: { verify: (_raw, value) => this.checkToken(value).ok } };
+    if (this.tokens.length > 1) {
+      throw new Error('360dialog webhook: several header tokens configured; use verifyRequest with all headers');
+    }
+    const [token] = this.tokens;
+    if (token) {
+      return { header: token.name, verifier: { verify: (_raw, value) => this.checkTokens(() => value).ok } };
     }
     return { header: this.signatureHeader, verifier: { verify: (raw, value) => Buffer.isBuffer(raw) && this.checkSignature(raw, value).ok } };
   }
@@ -133,11 +140,22 @@ export class D360WebhookVerifier {
     return match ? { ok: true } : { ok: false, reason: 'bad_signature' };
   }
 
-  private checkToken(value: string | undefined): D360DeliveryCheck {
-    if (!this.token) return { ok: true };
-    if (value === undefined || value === '') return { ok: false, reason: 'missing_header_token' };
-    // Hashing both sides gives equal lengths, so the comparison time does not depend on the guess.
-    return timingSafeEqual(sha256(value), this.token.digest) ? { ok: true } : { ok: false, reason: 'bad_header_token' };
+  /** Every configured header, by its (lower-case) name; a missing one is reported before a wrong one. */
+  private checkTokens(valueOf: (name: string) => string | undefined): D360DeliveryCheck {
+    let missing = false;
+    let bad = false;
+    // Every header is compared (no early exit), so timing does not tell which one was wrong.
+    for (const token of this.tokens) {
+      const value = valueOf(token.name);
+      if (value === undefined || value === '') {
+        missing = true;
+        continue;
+      }
+      // Hashing both sides gives equal lengths, so the comparison time does not depend on the guess.
+      if (!timingSafeEqual(sha256(value), token.digest)) bad = true;
+    }
+    if (missing) return { ok: false, reason: 'missing_header_token' };
+    return bad ? { ok: false, reason: 'bad_header_token' } : { ok: true };
   }
 }
 

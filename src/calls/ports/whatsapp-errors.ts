@@ -20,9 +20,11 @@ export type ProviderErrorKind =
  *  config        the deployment is wrong (credentials, signature, clock, account permissions): loud,
  *                never retried, the same SIP answer as Meta's auth errors.
  *  rate_limited  the provider throttles: the same SIP answer as Meta's rate limit, with Retry-After.
+ *  server        the provider's own failure, even in an HTTP 200 answer (CAMS InternalError): the
+ *                same SIP answer as an HTTP 5xx.
  *  unsupported   the provider does not offer the operation (refused before anything was sent).
  */
-export type ProviderFailureCategory = 'config' | 'rate_limited' | 'unsupported';
+export type ProviderFailureCategory = 'config' | 'rate_limited' | 'server' | 'unsupported';
 
 export class ProviderError extends Error {
   override readonly name = 'ProviderError';

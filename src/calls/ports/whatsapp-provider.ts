@@ -21,6 +21,13 @@ export interface WhatsAppCalls {
   reject(callId: string): Promise<void>;
   /** Ends an active call in either direction. Mandatory for accurate billing. */
   terminate(callId: string): Promise<void>;
+  /**
+   * Optional: the WhatsApp user (digits or a BSUID) of a call this instance did not set up, for a
+   * provider whose call API names the user on every action (Concepto Móvil's `to`,
+   * docs/providers.md#concepto-movil). Crash recovery tells it the journaled user before ending a
+   * call the previous run left open. Providers that address a call by its id alone leave it out.
+   */
+  noteCallUser?(callId: string, user: string): void;
 }
 
 export type PermissionStatus = 'no_permission' | 'temporary' | 'permanent';
