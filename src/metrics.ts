@@ -121,7 +121,7 @@ export class Metrics {
   });
   readonly webhookToSip = new Histogram({
     name: 'watrunk_webhook_to_sip_seconds',
-    help: 'From a webhook delivery\'s arrival to its call having acted on the event (the SIP response or request it causes sent)',
+    help: 'From a webhook delivery\'s arrival to its call having handed the SIP response or request it causes to drachtio-server (its confirmation not awaited)',
     labelNames: ['event'],
     buckets: [0.00025, 0.0005, 0.00075, 0.001, 0.0015, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
     registers: [this.registry],

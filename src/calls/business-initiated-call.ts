@@ -1,4 +1,4 @@
-import { observeWebhookToSip } from './webhook-latency.js';
+import { WebhookToSipTimer } from './webhook-latency.js';
 import type { Logger } from '../logging.js';
 import type { Metrics } from '../metrics.js';
 import { ProviderError } from './ports/whatsapp-errors.js';
@@ -94,6 +94,7 @@ export class BusinessInitiatedCall {
   private declined: DeclinedMedia[] = [];
   private watch?: MediaWatch;
   private readonly queue: SerialQueue;
+  private readonly webhookToSip: WebhookToSipTimer;
   private readonly record: CallRecord;
   private readonly log: Logger;
   private readonly ending: CallEnding;
@@ -101,6 +102,7 @@ export class BusinessInitiatedCall {
   constructor(private readonly d: BusinessInitiatedCallDeps) {
     this.log = d.logger.child({ callId: d.id, number: d.numberName, trunk: d.trunkName, sipCallId: d.leg.sipCallId });
     this.queue = new SerialQueue((err) => this.log.error({ err }, 'call step failed'));
+    this.webhookToSip = new WebhookToSipTimer(d.metrics);
     this.record = new CallRecord(d.id, 'BUSINESS_INITIATED', {
       sipCallId: d.leg.sipCallId, number: d.numberName, trunk: d.trunkName, from: d.leg.from.user, to: d.callee,
     }, d.metrics);
@@ -127,10 +129,7 @@ export class BusinessInitiatedCall {
 
   /** A WhatsApp webhook event for this call (already deduplicated and routed). */
   handleEvent(e: CallEvent): Promise<void> {
-    return this.queue.push(async () => {
-      await this.onWhatsAppEvent(e);
-      observeWebhookToSip(this.d.metrics, e);
-    });
+    return this.queue.push(() => this.webhookToSip.time(e, () => this.onWhatsAppEvent(e)));
   }
 
   /** Ends the call from watrunk's side (shutdown): terminate on WhatsApp, BYE or 503 to the PBX. */
@@ -290,7 +289,7 @@ export class BusinessInitiatedCall {
 
   private async onTerminated(e: CallTerminated): Promise<void> {
     if (this.stateValue === 'answered') {
-      await this.d.leg.hangup(byeAfterWhatsAppEnded(e, this.waCallId));
+      await this.webhookToSip.send(this.d.leg.hangup(byeAfterWhatsAppEnded(e, this.waCallId)));
       return this.end(endedByWhatsApp(e, 'completed'));
     }
     const f = mapTerminateBeforeAnswer(e);
@@ -324,7 +323,7 @@ export class BusinessInitiatedCall {
     this.stateValue = 'answered';
     this.clearTimers();
     try {
-      await this.d.leg.answer(this.pbxSdp, this.waHeaders());
+      await this.webhookToSip.send(this.d.leg.answer(this.pbxSdp, this.waHeaders()));
     } catch (err) {
       this.log.warn({ err }, 'the PBX leg could not be answered (cancelled meanwhile?)');
       await this.terminateWhatsApp();

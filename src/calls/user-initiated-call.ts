@@ -1,4 +1,4 @@
-import { observeWebhookToSip } from './webhook-latency.js';
+import { WebhookToSipTimer } from './webhook-latency.js';
 import type { Logger } from '../logging.js';
 import type { Metrics } from '../metrics.js';
 import { ProviderError } from './ports/whatsapp-errors.js';
@@ -65,6 +65,7 @@ export class UserInitiatedCall {
   /** Set synchronously by shutdown(): set-up steps still running stop before the PBX is rung. */
   private stopping = false;
   private readonly queue: SerialQueue;
+  private readonly webhookToSip: WebhookToSipTimer;
   private readonly record: CallRecord;
   private readonly log: Logger;
   private readonly ending: CallEnding;
@@ -72,6 +73,7 @@ export class UserInitiatedCall {
   constructor(private readonly d: UserInitiatedCallDeps) {
     this.log = d.logger.child({ callId: d.id, number: d.numberName, waCallId: d.offer.callId });
     this.queue = new SerialQueue((err) => this.log.error({ err }, 'call step failed'));
+    this.webhookToSip = new WebhookToSipTimer(d.metrics);
     this.record = new CallRecord(d.id, 'USER_INITIATED', {
       sipCallId: '', number: d.numberName, from: d.offer.user.number || d.offer.user.userId || '', to: d.route.uri,
     }, d.metrics);
@@ -91,10 +93,7 @@ export class UserInitiatedCall {
   }
 
   handleEvent(e: CallEvent): Promise<void> {
-    return this.queue.push(async () => {
-      await this.onWhatsAppEvent(e);
-      observeWebhookToSip(this.d.metrics, e);
-    });
+    return this.queue.push(() => this.webhookToSip.time(e, () => this.onWhatsAppEvent(e)));
   }
 
   shutdown(): Promise<void> {
@@ -250,7 +249,7 @@ export class UserInitiatedCall {
 
   private async onTerminated(e: CallTerminated): Promise<void> {
     if (this.stateValue === 'answered') {
-      await this.leg?.hangup(byeAfterWhatsAppEnded(e, this.d.offer.callId));
+      if (this.leg) await this.webhookToSip.send(this.leg.hangup(byeAfterWhatsAppEnded(e, this.d.offer.callId)));
       return this.end(endedByWhatsApp(e, 'completed'));
     }
     this.log.info({ status: e.status, errors: e.errors.map((x) => x.code) }, 'WhatsApp ended the call before the PBX answered: CANCEL');

@@ -3,10 +3,35 @@ import type { CallEvent } from './ports/whatsapp-events.js';
 
 /**
  * Webhook-to-SIP latency: from the delivery's arrival (stamped by the webhook ingress) to the call
- * having acted on the event, i.e. the 18x/200/BYE/INVITE it causes has been handed to the SIP
- * stack. Events that arrived another way (tests, crash recovery) carry no arrival time.
+ * having handed the 18x/200/BYE/CANCEL the event causes to the SIP stack, i.e. written it to
+ * drachtio-server. Where the call then waits for drachtio-server's confirmation that the message
+ * left (a 200 OK creating the dialog, a BYE), that wait is drachtio-server's work and is not
+ * counted; the SIPp figures of bench:cps include it. Events that cause no SIP message are timed
+ * to the end of their handling. Events that arrived another way (tests, crash recovery) carry no
+ * arrival time.
  */
-export function observeWebhookToSip(metrics: Metrics, e: CallEvent): void {
-  if (e.receivedAt === undefined) return;
-  metrics.webhookToSip.observe({ event: e.kind }, (performance.now() - e.receivedAt) / 1000);
+export class WebhookToSipTimer {
+  private handedAt?: number;
+
+  constructor(private readonly metrics: Metrics) {}
+
+  /** Handles `e` with `handle`, which calls `handedOver()` when it has written the SIP message. */
+  async time(e: CallEvent, handle: () => Promise<void>): Promise<void> {
+    this.handedAt = undefined;
+    await handle();
+    if (e.receivedAt === undefined) return;
+    const end = this.handedAt ?? performance.now();
+    this.metrics.webhookToSip.observe({ event: e.kind }, (end - e.receivedAt) / 1000);
+  }
+
+  /** The SIP message has been written to drachtio-server (what follows is waiting for its confirmation). */
+  handedOver(): void {
+    this.handedAt ??= performance.now();
+  }
+
+  /** Stamps the hand-over once `sending` has been started, then waits for it. */
+  async send<T>(sending: Promise<T>): Promise<T> {
+    this.handedOver();
+    return sending;
+  }
 }

@@ -72,6 +72,8 @@ export async function registerWebhookIngress(app: FastifyInstance, opts: Webhook
     });
 
     scope.post(opts.path, async (req: FastifyRequest, reply: FastifyReply) => {
+      // Arrival: the whole request has been read; the signature check and the parse are counted.
+      const receivedAt = performance.now();
       const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       const sig = req.headers[opts.signatureHeader];
       if (!opts.verifier.verify(raw, typeof sig === 'string' ? sig : undefined, req.headers)) {
@@ -91,7 +93,6 @@ export async function registerWebhookIngress(app: FastifyInstance, opts: Webhook
         return reply.code(400).send({ error: 'malformed JSON' });
       }
       opts.metrics.webhookDeliveries.inc({ outcome: 'accepted' });
-      const receivedAt = performance.now();
       setImmediate(() => {
         Promise.resolve()
           .then(() => opts.onDelivery(body, receivedAt))

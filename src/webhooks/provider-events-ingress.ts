@@ -115,6 +115,8 @@ export async function registerProviderEventsIngress<G, E>(app: FastifyInstance, 
     }, async (req, reply) => {
       const group = matched.get(req.raw);
       if (group === undefined) return reply.callNotFound();
+      // Arrival: the whole request has been read; the parse is counted.
+      const receivedAt = performance.now();
       const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       let body: unknown;
       try {
@@ -136,7 +138,6 @@ export async function registerProviderEventsIngress<G, E>(app: FastifyInstance, 
         count('accepted');
       }
       if (parsed.ignored.length > 0) log.debug({ ignored: parsed.ignored.slice(0, 20) }, 'events delivery content ignored or noted');
-      const receivedAt = performance.now();
       if (parsed.events.length > 0) {
         setImmediate(() => {
           Promise.resolve()

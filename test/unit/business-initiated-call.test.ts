@@ -602,4 +602,16 @@ describe('webhook-to-SIP latency (watrunk_webhook_to_sip_seconds)', () => {
     // The accepted event arrived 5 ms before it was handled: not in the ≤ 3 ms buckets.
     expect(text).toMatch(/watrunk_webhook_to_sip_seconds_bucket\{le="0\.003",event="call\.accepted"\} 0/);
   });
+
+  it('stops the clock when the 200 OK is handed to the SIP stack, not when drachtio-server confirms it left', async () => {
+    const h = harness({ timing: { answerOnFirstMedia: false } });
+    const { leg, call } = await h.place();
+    leg.confirmDelayMs = 120;
+    await h.deliver({ ...h.ev.answered(), receivedAt: performance.now() }, call);
+    await h.deliver({ ...h.ev.accepted(), receivedAt: performance.now() }, call);
+    expect(leg.statuses).toEqual([183, 200]);
+    const text = await h.metrics.registry.getSingleMetricAsString('watrunk_webhook_to_sip_seconds');
+    // Handled in well under 100 ms although answer() resolved only 120 ms later.
+    expect(text).toMatch(/watrunk_webhook_to_sip_seconds_bucket\{le="0\.1",event="call\.accepted"\} 1/);
+  });
 });

@@ -19,6 +19,8 @@ export class FakePbxUasLeg implements PbxUasLeg {
   readonly byes: SipHeaders[] = [];
   answered = false;
   failAnswer = false;
+  /** How long answer() waits, after recording the 200, before it resolves: drachtio-server's confirmation that the message left. */
+  confirmDelayMs = 0;
   private headers: Record<string, string>;
   private cancelCb?: () => void;
   private hangupCb?: (info: SipHangup) => void;
@@ -45,6 +47,7 @@ export class FakePbxUasLeg implements PbxUasLeg {
     if (this.failAnswer) throw new Error('487 Request Terminated');
     this.answered = true;
     this.responses.push({ status: 200, sdp, headers });
+    if (this.confirmDelayMs > 0) await new Promise((r) => setTimeout(r, this.confirmDelayMs));
   }
 
   reject(status: number, reason?: string, headers: SipHeaders = {}): void {
