@@ -58,21 +58,21 @@ export class EventDispatcher {
   private async dispatchOne(e: WhatsAppEvent): Promise<Disposition> {
     const disposition = this.classify(e);
     this.opts.metrics.webhookEvents.inc({ kind: e.kind, disposition });
-    const ctx = this.context(e);
+    // The log context is built only for a line that is written (the common path writes none).
     if (disposition === 'unknown_number') {
       this.opts.metrics.webhookUnknownNumber.inc();
-      this.log.warn(ctx, 'webhook event for a phone_number_id that is not configured: ignored');
+      this.log.warn(this.context(e), 'webhook event for a phone_number_id that is not configured: ignored');
       return disposition;
     }
     if (disposition !== 'dispatched') {
-      this.log.info(ctx, `webhook event not acted upon: ${disposition}`);
+      this.log.info(this.context(e), `webhook event not acted upon: ${disposition}`);
       return disposition;
     }
-    this.log.debug(ctx, 'webhook event');
+    if (this.log.isLevelEnabled('debug')) this.log.debug(this.context(e), 'webhook event');
     try {
       await this.opts.handle(e, this.numberName(e));
     } catch (err) {
-      this.log.error({ ...ctx, err }, 'handling a webhook event failed');
+      this.log.error({ ...this.context(e), err }, 'handling a webhook event failed');
     }
     return disposition;
   }

@@ -138,14 +138,14 @@ export async function registerProviderEventsIngress<G, E>(app: FastifyInstance, 
         count('accepted');
       }
       if (parsed.ignored.length > 0) log.debug({ ignored: parsed.ignored.slice(0, 20) }, 'events delivery content ignored or noted');
+      // The 200 first, then the events at once (as src/webhooks/ingress.ts).
+      reply.code(200).send({ received: true });
       if (parsed.events.length > 0) {
-        setImmediate(() => {
-          Promise.resolve()
-            .then(() => opts.onEvents(parsed.events, group, receivedAt))
-            .catch((err: unknown) => log.error({ err }, 'processing an events delivery failed'));
-        });
+        Promise.resolve()
+          .then(() => opts.onEvents(parsed.events, group, receivedAt))
+          .catch((err: unknown) => log.error({ err }, 'processing an events delivery failed'));
       }
-      return reply.code(200).send({ received: true });
+      return reply;
     });
   });
 }
