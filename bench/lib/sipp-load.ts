@@ -37,8 +37,37 @@ ${failures}
 `;
 }
 
-/** The called PBX: 180 at once, 200 (PCMU) after `answerAfterMs`, then waits for the BYE. */
-function uasXml(answerAfterMs: number): string {
+/** The called side's answer SDP: a PBX's PCMU, or a WebRTC answer shaped like Meta's (ice-lite, DTLS client, Opus). */
+const ANSWER_SDP: Record<AnswerMedia, string> = {
+  rtp: `
+      m=audio 40000 RTP/AVP 0 101
+      a=rtpmap:0 PCMU/8000
+      a=rtpmap:101 telephone-event/8000
+      a=fmtp:101 0-16
+      a=sendrecv`,
+  // Answers rtpengine's offer for watrunk's business-initiated option sets: Opus at payload type
+  // 96 and a=mid:1 are what rtpengine 10.5 offers for the caller's "0 101" (bench/cps/bare-b2bua.mjs).
+  // Port 9 (discard): signalling only, nothing is sent.
+  webrtc: `
+      a=ice-lite
+      m=audio 9 UDP/TLS/RTP/SAVPF 96 101
+      a=mid:1
+      a=rtpmap:96 opus/48000/2
+      a=fmtp:96 minptime=10;useinbandfec=1
+      a=rtpmap:101 telephone-event/8000
+      a=sendrecv
+      a=rtcp-mux
+      a=setup:active
+      a=fingerprint:sha-256 3B:6C:1E:0F:0D:8A:6E:55:2D:6B:4A:AE:1F:73:29:0E:9A:43:7C:61:5E:1B:0B:54:5D:2B:7E:3A:7E:11:9C:40
+      a=ice-ufrag:BenchUfrag000001
+      a=ice-pwd:BenchIcePassword00000001
+      a=candidate:1 1 udp 2122260223 127.0.0.1 9 typ host`,
+};
+
+export type AnswerMedia = 'rtp' | 'webrtc';
+
+/** The called PBX: 180 at once, 200 (PCMU, or a WebRTC answer) after `answerAfterMs`, then waits for the BYE. */
+function uasXml(answerAfterMs: number, media: AnswerMedia): string {
   const reply = (status: string, sdp: boolean) => `
   <send>
     <![CDATA[
@@ -58,12 +87,7 @@ ${sdp ? `      Content-Type: application/sdp
       o=pbx 1 1 IN IP4 [local_ip]
       s=-
       c=IN IP4 [local_ip]
-      t=0 0
-      m=audio 40000 RTP/AVP 0 101
-      a=rtpmap:0 PCMU/8000
-      a=rtpmap:101 telephone-event/8000
-      a=fmtp:101 0-16
-      a=sendrecv` : '      Content-Length: 0'}
+      t=0 0${ANSWER_SDP[media]}` : '      Content-Length: 0'}
 
     ]]>
   </send>`;
@@ -160,10 +184,10 @@ export async function runLoadStep(opts: { target: string; rate: number; seconds:
   };
 }
 
-/** The called PBX (SIPp UAS) on `port`: answers every INVITE after `answerAfterMs`. */
-export function startAnsweringPbx(opts: { port: number; answerAfterMs: number; lifetimeMs: number }): Promise<SippServer> {
+/** The called PBX (SIPp UAS) on `port`: answers every INVITE after `answerAfterMs`, with plain RTP (default) or WebRTC SDP. */
+export function startAnsweringPbx(opts: { port: number; answerAfterMs: number; lifetimeMs: number; media?: AnswerMedia }): Promise<SippServer> {
   const dir = mkdtempSync(join(tmpdir(), 'watrunk-bench-uas-'));
   const file = join(dir, 'uas.xml');
-  writeFileSync(file, uasXml(opts.answerAfterMs));
+  writeFileSync(file, uasXml(opts.answerAfterMs, opts.media ?? 'rtp'));
   return startSippServer({ scenario: file, localPort: opts.port, calls: 10_000_000, timeoutMs: opts.lifetimeMs });
 }

@@ -5,7 +5,6 @@
  * Meta's documented rules (fingerprint present, DTLS client in answers, Opus offered; docs/whatsapp-calling.md#media)
  * and throws like Meta would reject.
  */
-import { parse } from 'sdp-transform';
 import type { MediaReport, SimulatedMediaFactory, SimulatedUserMedia } from './types.js';
 import { buildWebrtcSdp } from './webrtc-sdp-shapes.js';
 
@@ -17,20 +16,55 @@ export interface SignallingOnlyOptions {
   port?: number;
 }
 
-interface RemoteAudio { opusPt?: number; telephoneEventPt?: number; mid?: string; setup?: string; fingerprint: boolean; ice: boolean }
+export interface RemoteAudio { opusPt?: number; telephoneEventPt?: number; mid?: string; setup?: string; fingerprint: boolean; ice: boolean }
 
-function readRemote(sdp: string): RemoteAudio {
-  const s = parse(sdp);
-  const m = s.media.find((x) => x.type === 'audio');
-  if (!m) throw new Error('SDP has no audio m-line');
-  const rtp = m.rtp ?? [];
+/**
+ * What the checks need from the business's SDP, read line by line: session-level attributes, then
+ * those of the first audio m-section (media-level a=setup/a=fingerprint/ICE win over session-level).
+ * A plain scan rather than a full SDP parser: under load tests the simulator reads an SDP per call,
+ * and sdp-transform's grammar was a tenth of its CPU (bench:cps profile).
+ */
+export function readRemote(sdp: string): RemoteAudio {
+  const session: Partial<Record<'setup' | 'fingerprint' | 'ufrag' | 'pwd', string>> = {};
+  const media: typeof session = {};
+  let where: 'session' | 'audio' | 'other' | 'done' = 'session';
+  let opusPt: number | undefined;
+  let telephoneEventPt: number | undefined;
+  let mid: string | undefined;
+  let audioSeen = false;
+  for (const raw of sdp.split('\n')) {
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (line.startsWith('m=')) {
+      if (where === 'audio') { where = 'done'; break; }
+      where = line.startsWith('m=audio ') && !audioSeen ? 'audio' : 'other';
+      if (where === 'audio') audioSeen = true;
+      continue;
+    }
+    if (where === 'other' || !line.startsWith('a=')) continue;
+    const colon = line.indexOf(':');
+    const name = colon < 0 ? line.slice(2) : line.slice(2, colon);
+    const value = colon < 0 ? '' : line.slice(colon + 1).trim();
+    const into = where === 'session' ? session : media;
+    if (name === 'setup') into.setup = value;
+    else if (name === 'fingerprint') into.fingerprint = value;
+    else if (name === 'ice-ufrag') into.ufrag = value;
+    else if (name === 'ice-pwd') into.pwd = value;
+    else if (where === 'audio' && name === 'mid') mid = value;
+    else if (where === 'audio' && name === 'rtpmap') {
+      const m = /^(\d+)\s+([^/\s]+)\/(\d+)/.exec(value);
+      if (!m) continue;
+      const codec = m[2]!.toLowerCase();
+      const rate = Number(m[3]);
+      if (codec === 'opus' && rate === 48000) opusPt ??= Number(m[1]);
+      else if (codec === 'telephone-event' && rate === 8000) telephoneEventPt ??= Number(m[1]);
+    }
+  }
+  if (!audioSeen) throw new Error('SDP has no audio m-line');
   return {
-    opusPt: rtp.find((r) => r.codec.toLowerCase() === 'opus' && r.rate === 48000)?.payload,
-    telephoneEventPt: rtp.find((r) => r.codec.toLowerCase() === 'telephone-event' && r.rate === 8000)?.payload,
-    mid: m.mid !== undefined ? String(m.mid) : undefined,
-    setup: m.setup ?? s.setup,
-    fingerprint: Boolean(m.fingerprint ?? s.fingerprint),
-    ice: Boolean((m.iceUfrag ?? s.iceUfrag) && (m.icePwd ?? s.icePwd)),
+    opusPt, telephoneEventPt, mid,
+    setup: media.setup ?? session.setup,
+    fingerprint: Boolean(media.fingerprint ?? session.fingerprint),
+    ice: Boolean((media.ufrag ?? session.ufrag) && (media.pwd ?? session.pwd)),
   };
 }
 

@@ -4,15 +4,19 @@
  * rtcp-mux, Opus + telephone-event/8000, one SSRC. The fingerprint is random, not from a real
  * certificate: nothing will ever complete DTLS with it (signalling-only mode).
  */
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 
 const ICE_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
-function iceString(length: number): string {
-  const bytes = randomBytes(length);
+/** ICE characters from random bytes (the 64 ICE chars divide 256, so every char is equally likely). */
+function iceChars(bytes: Buffer): string {
   let out = '';
-  for (let i = 0; i < length; i++) out += ICE_CHARS[bytes[i]! % ICE_CHARS.length];
+  for (let i = 0; i < bytes.length; i++) out += ICE_CHARS[bytes[i]! % ICE_CHARS.length];
   return out;
+}
+
+function iceString(length: number): string {
+  return iceChars(randomBytes(length));
 }
 
 export interface WebrtcSdpParams {
@@ -27,15 +31,18 @@ export interface WebrtcSdpParams {
   iceLite: boolean;
 }
 
-/** Random per-call identity: ICE credentials, fingerprint, SSRC, cname, session id. */
+/** Random per-call identity: ICE credentials, fingerprint, SSRC, cname, session id (one randomBytes call: the simulator makes one per call under load). */
 export function randomWebrtcIdentity(): { ufrag: string; pwd: string; fingerprint: string; ssrc: number; cname: string; sessionId: string } {
+  const r = randomBytes(16 + 24 + 32 + 16 + 4 + 6);
+  const ssrc = r.readUInt32BE(88);
   return {
-    ufrag: iceString(16),
-    pwd: iceString(24),
-    fingerprint: [...randomBytes(32)].map((b) => b.toString(16).toUpperCase().padStart(2, '0')).join(':'),
-    ssrc: randomInt(1, 2 ** 32 - 1),
-    cname: iceString(16).replace(/[+/]/g, 'x'),
-    sessionId: `${randomInt(1, 2 ** 48 - 1)}`,
+    ufrag: iceChars(r.subarray(0, 16)),
+    pwd: iceChars(r.subarray(16, 40)),
+    fingerprint: r.subarray(40, 72).toString('hex').toUpperCase().replace(/(..)(?!$)/g, '$1:'),
+    ssrc: ssrc === 0 ? 1 : ssrc,
+    cname: iceChars(r.subarray(72, 88)).replace(/[+/]/g, 'x'),
+    // 1 .. 2^48 - 1, as before.
+    sessionId: `${r.readUIntBE(92, 6) || 1}`,
   };
 }
 
