@@ -218,7 +218,7 @@ const shutdownSchema = z.object({
 const overloadSchema = z.object({
   /** Call set-ups (INVITE admitted, no 18x/2xx yet) at once; more get 503; 0: no limit. */
   max_setups_in_flight: z.number().int().min(0).default(200),
-  /** Mean event-loop delay above this in two 0.5 s windows in a row: 503; 0: no limit. */
+  /** Mean event-loop delay above this in three 0.5 s windows in a row: 503; 0: no limit. */
   max_event_loop_lag_ms: z.number().int().min(0).default(50),
   retry_after_s: z.number().int().min(1).max(3600).default(2),
 }).strict();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EventLoopLag, OverloadGuard } from '../../src/calls/overload-guard.js';
+import { EventLoopLag, OverloadGuard, sustainedDelayMs } from '../../src/calls/overload-guard.js';
 
 describe('OverloadGuard', () => {
   it('sheds at max_setups_in_flight with 503 + Retry-After, and admits again when a set-up ends (once)', () => {
@@ -19,8 +19,17 @@ describe('OverloadGuard', () => {
     for (let i = 0; i < 1000; i++) g.setupStarted();
     expect(g.check()).toBeUndefined();
     lag.ms = 120;
-    expect(g.check()).toMatchObject({ status: 503, warning: expect.stringContaining('event loop delay 120 ms on average for 1 s') });
+    expect(g.check()).toMatchObject({ status: 503, warning: expect.stringContaining('event loop delay 120 ms on average for 1.5 s') });
     expect(new OverloadGuard({ maxSetupsInFlight: 0, maxEventLoopLagMs: 0, retryAfterS: 2 }, lag).check()).toBeUndefined();
+  });
+});
+
+describe('sustained event-loop delay', () => {
+  it('counts only a delay that lasted three windows (1.5 s): a one-second stall refuses nothing', () => {
+    expect(sustainedDelayMs([60, 60])).toBe(0);
+    expect(sustainedDelayMs([60, 60, 10])).toBe(10);
+    expect(sustainedDelayMs([10, 60, 60, 60])).toBe(10);
+    expect(sustainedDelayMs([80, 60, 70, 0])).toBe(60);
   });
 });
 
