@@ -41,7 +41,8 @@ exitIfCannotRun('bench:cps');
 
 type Side = 'watrunk' | 'bare' | 'bare-wrtc';
 const ALL_SIDES: Side[] = ['watrunk', 'bare', 'bare-wrtc'];
-interface Row { side: Side; step: LoadStep; cpu: Record<string, number>; rss: Record<string, number>; loopLagP99Ms?: number; shed?: number; passed: boolean }
+/** `retry`: the second run of a step the side failed (marked * in the table). */
+interface Row { side: Side; step: LoadStep; cpu: Record<string, number>; rss: Record<string, number>; loopLagP99Ms?: number; shed?: number; passed: boolean; retry: boolean }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const teardown = new Teardown();
@@ -94,6 +95,33 @@ async function main(): Promise<void> {
   console.log('side      offered achieved failed%   p50ms   p99ms  lag99ms  CPU% (RSS) per process');
 
   const rows: Row[] = [];
+
+  /** One step of one side: SIPp at `rate` for STEP_S seconds, with each process's CPU and RSS. */
+  async function runStep(side: Side, rate: number, retry: boolean): Promise<Row> {
+    // The scrape before the step restarts the event-loop delay histogram and gives the shed count.
+    const shedBefore = side === 'watrunk' ? metricValue(await stack.metrics(), 'watrunk_call_failures_total', { cause: 'overload' }) : 0;
+    const before = procs[side].sample();
+    const step = await runLoadStep({ target: target[side], rate, seconds: STEP_S, holdMs: HOLD_MS, localPort: await freeSipPort() });
+    const after = procs[side].sample();
+    const cpu: Record<string, number> = {};
+    const rss: Record<string, number> = {};
+    for (const name of procs[side].names()) {
+      cpu[name] = cpuPercent(before.get(name) as ProcessSample, after.get(name) as ProcessSample);
+      rss[name] = after.get(name)?.rssBytes ?? NaN;
+    }
+    const text = side === 'watrunk' ? await stack.metrics() : '';
+    const loopLagP99Ms = side === 'watrunk' ? loopDelayP99Ms(text) : undefined;
+    /** Calls refused by load shedding (503 + Retry-After, docs/sip.md#overload) in this step. */
+    const shed = side === 'watrunk' ? metricValue(text, 'watrunk_call_failures_total', { cause: 'overload' }) - shedBefore : undefined;
+    const passed = step.failedPct <= MAX_FAILED_PCT && step.achievedCps >= MIN_ACHIEVED * rate;
+    const row: Row = { side, step, cpu, rss, ...(loopLagP99Ms !== undefined ? { loopLagP99Ms } : {}), ...(shed !== undefined ? { shed } : {}), passed, retry };
+    rows.push(row);
+    const perProc = Object.keys(cpu).map((n) => `${n} ${fmt(cpu[n]!)}% (${mb(rss[n]!)})`).join(', ');
+    const verdict = passed ? '' : retry ? '  FAIL' : '  FAIL (running it once more)';
+    console.log(`${(retry ? `${side}*` : side).padEnd(10)} ${String(rate).padStart(6)} ${fmt(step.achievedCps, 1).padStart(8)} ${fmt(step.failedPct, 2).padStart(7)} ${fmt(step.p50Ms, 1).padStart(7)} ${fmt(step.p99Ms, 1).padStart(7)} ${fmt(loopLagP99Ms ?? NaN, 1).padStart(8)}  ${perProc}${shed ? `, ${shed} shed with 503` : ''}${verdict}`);
+    await sleep(SETTLE_MS + HOLD_MS);
+    return row;
+  }
   let rssWarm: number | undefined;
   const alive = Object.fromEntries(ALL_SIDES.map((s) => [s, SIDES.includes(s)])) as Record<Side, boolean>;
   for (const [i, rate] of LADDER.entries()) {
@@ -101,27 +129,11 @@ async function main(): Promise<void> {
     const order = ALL_SIDES.map((_, k) => ALL_SIDES[(k + i) % ALL_SIDES.length]!);
     for (const side of order) {
       if (!alive[side]) continue;
-      // The scrape before the step restarts the event-loop delay histogram and gives the shed count.
-      const shedBefore = side === 'watrunk' ? metricValue(await stack.metrics(), 'watrunk_call_failures_total', { cause: 'overload' }) : 0;
-      const before = procs[side].sample();
-      const step = await runLoadStep({ target: target[side], rate, seconds: STEP_S, holdMs: HOLD_MS, localPort: await freeSipPort() });
-      const after = procs[side].sample();
-      const cpu: Record<string, number> = {};
-      const rss: Record<string, number> = {};
-      for (const name of procs[side].names()) {
-        cpu[name] = cpuPercent(before.get(name) as ProcessSample, after.get(name) as ProcessSample);
-        rss[name] = after.get(name)?.rssBytes ?? NaN;
-      }
-      const text = side === 'watrunk' ? await stack.metrics() : '';
-      const loopLagP99Ms = side === 'watrunk' ? loopDelayP99Ms(text) : undefined;
-      /** Calls refused by load shedding (503 + Retry-After, docs/sip.md#overload) in this step. */
-      const shed = side === 'watrunk' ? metricValue(text, 'watrunk_call_failures_total', { cause: 'overload' }) - shedBefore : undefined;
-      const passed = step.failedPct <= MAX_FAILED_PCT && step.achievedCps >= MIN_ACHIEVED * rate;
-      rows.push({ side, step, cpu, rss, ...(loopLagP99Ms !== undefined ? { loopLagP99Ms } : {}), ...(shed !== undefined ? { shed } : {}), passed });
-      const perProc = Object.keys(cpu).map((n) => `${n} ${fmt(cpu[n]!)}% (${mb(rss[n]!)})`).join(', ');
-      console.log(`${side.padEnd(9)} ${String(rate).padStart(6)} ${fmt(step.achievedCps, 1).padStart(8)} ${fmt(step.failedPct, 2).padStart(7)} ${fmt(step.p50Ms, 1).padStart(7)} ${fmt(step.p99Ms, 1).padStart(7)} ${fmt(loopLagP99Ms ?? NaN, 1).padStart(8)}  ${perProc}${shed ? `, ${shed} shed with 503` : ''}${passed ? '' : '  FAIL'}`);
-      if (!passed) alive[side] = false;
-      await sleep(SETTLE_MS + HOLD_MS);
+      // A step failed by a stall of the shared 2-core machine passes when run again; a side past
+      // its knee fails twice. Both attempts are printed; the second decides.
+      let row = await runStep(side, rate, false);
+      if (!row.passed) row = await runStep(side, rate, true);
+      if (!row.passed) alive[side] = false;
       // RSS after the first (warm-up) step: JIT code and caches in place; the end is compared with it.
       if (side === 'watrunk' && rssWarm === undefined) rssWarm = procs.watrunk.sample().get('watrunk')!.rssBytes;
     }
@@ -137,7 +149,8 @@ async function main(): Promise<void> {
   const half = bMax / 2;
   const rates = [...new Set(rows.map((r) => r.step.rate))].filter((r) => rows.some((x) => x.side === 'watrunk' && x.step.rate === r) && rows.some((x) => x.side === 'bare' && x.step.rate === r));
   const near = rates.sort((a, b) => Math.abs(a - half) - Math.abs(b - half))[0];
-  const at = (side: Side) => rows.find((r) => r.side === side && r.step.rate === near)!;
+  // The deciding run of the step (the retry when there was one).
+  const at = (side: Side) => rows.filter((r) => r.side === side && r.step.rate === near).at(-1)!;
   console.log('');
   console.log(`watrunk_max_cps=${wMax}`);
   console.log(`bare_max_cps=${bMax}`);
