@@ -97,7 +97,9 @@ export async function hearsBothWays(pbx: RtpEndpoint, wa: RecordedPeer, { settle
     const heard = { atUser: wa.peer.toneFractionSince(waMark, pbxHz), atPbx: fractionSince(pbx.recorder, pbxMark, USER_TONE_HZ) };
     if (heard.atUser > 0.8 && heard.atPbx > 0.8) return heard;
     // A failed window says what the user's receiver saw, so a rare silence in CI can be diagnosed.
-    console.log(`[hears-both-ways] window failed ${JSON.stringify(heard)}; user receiver ${JSON.stringify(await inboundAudioStats(wa))}`);
+    // Packets arriving with a level but without the tone mean something else is decoded (a codec or
+    // payload-type mix-up, a transcoder restart), not a transport failure: say what was heard.
+    console.log(`[hears-both-ways] window failed ${JSON.stringify(heard)}; user heard rms ${wa.peer.rmsSince(waMark).toFixed(0)}, dominant ${wa.peer.report().dominantFrequencyHz ?? '-'} Hz; user receiver ${JSON.stringify(await inboundAudioStats(wa))}`);
     if (Date.now() + ms > deadline) return heard;
   }
 }
