@@ -1,37 +1,11 @@
-/** Free UDP ports on 127.0.0.1 for test processes (each test gets its own). */
-import { createSocket } from 'node:dgram';
+/** Free UDP ports and port ranges on 127.0.0.1 for test processes (each test gets its own). */
 import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isUdpPortFree } from '../ports.js';
 
-/** A UDP port that was free a moment ago (bind to 0, read, close). */
-export async function freeUdpPort(): Promise<number> {
-  const sock = createSocket('udp4');
-  try {
-    await new Promise<void>((resolve, reject) => {
-      sock.once('error', reject);
-      sock.bind(0, '127.0.0.1', () => resolve());
-    });
-    return sock.address().port;
-  } finally {
-    sock.close();
-  }
-}
-
-async function udpPortIsFree(port: number): Promise<boolean> {
-  const sock = createSocket('udp4');
-  try {
-    await new Promise<void>((resolve, reject) => {
-      sock.once('error', reject);
-      sock.bind(port, '127.0.0.1', () => resolve());
-    });
-    return true;
-  } catch {
-    return false;
-  } finally {
-    try { sock.close(); } catch { /* never bound */ }
-  }
-}
+// One picker for single ports (it never hands out a port twice within a minute).
+export { freeUdpPort } from '../ports.js';
 
 /**
  * Where the kernel picks ephemeral ports (bind to port 0: WebRTC peers, RTP endpoints, phones).
@@ -102,7 +76,7 @@ export async function freeUdpPortRange(size = 200): Promise<UdpPortRange> {
     const release = () => { for (const f of locks) { held.delete(f); try { unlinkSync(f); } catch { /* gone */ } } };
     if (locks.length === granules) {
       let free = true;
-      for (const p of [min, min + Math.floor(size / 2), max]) if (!(await udpPortIsFree(p))) { free = false; break; }
+      for (const p of [min, min + Math.floor(size / 2), max]) if (!(await isUdpPortFree(p))) { free = false; break; }
       if (free) return { min, max, release };
     }
     release();
