@@ -9,7 +9,7 @@
  */
 import { NgClient, type NgParams } from '../src/adapters/rtpengine/ng-client.js';
 import { DEFAULT_FLAG_SETS } from '../src/adapters/rtpengine/flag-sets.js';
-import { buildWebrtcSdp } from '../src/simulator/media/webrtc-sdp-shapes.js';
+import { SignallingOnlyUserMedia } from '../src/simulator/media/signalling-only.js';
 import { rtpengineSkipReason, startRtpengine } from '../test/support/media/rtpengine-process.js';
 import { cpuMs } from './lib/cpu-time.js';
 
@@ -31,12 +31,8 @@ const pbxSdp = (port: number, opus = false) => [
   'a=rtpmap:0 PCMU/8000', 'a=rtpmap:101 telephone-event/8000', 'a=fmtp:101 0-16', 'a=sendrecv', '',
 ].join('\r\n');
 
-/** WhatsApp's answer to rtpengine's WebRTC offer: its Opus payload type and mid. */
-function whatsappAnswer(offer: string): string {
-  const opusPt = Number(/a=rtpmap:(\d+) opus\/48000/.exec(offer)?.[1] ?? 111);
-  const mid = /a=mid:(\S+)/.exec(offer)?.[1] ?? '0';
-  return buildWebrtcSdp({ setup: 'active', address: '127.0.0.1', port: 9, mid, opusPt, telephoneEventPt: 101, iceLite: true });
-}
+/** WhatsApp's answer to rtpengine's WebRTC offer, as the simulator's signalling-only user writes it. */
+const whatsapp = new SignallingOnlyUserMedia([], 9);
 
 const rtp = await startRtpengine({ ports: 30_000 });
 const ng = new NgClient({ timeoutMs: 3_000, localAddress: '127.0.0.1' });
@@ -52,7 +48,7 @@ function call(offerFlags: NgParams, opts: { opus?: boolean; answer: 'plain' | 'w
     const offer = await ng.send(engine, 'offer', { ...offerFlags, ...tags, sdp: pbxSdp(40_000, opts.opus) });
     if (opts.answer === 'plain') await ng.send(engine, 'answer', { ...PLAIN, ...tags, 'to-tag': 'uas', sdp: pbxSdp(40_002) });
     if (opts.answer === 'whatsapp') {
-      await ng.send(engine, 'answer', { ...DEFAULT_FLAG_SETS.bicAnswerToPbx, ...tags, 'to-tag': 'wa', sdp: whatsappAnswer(String(offer.sdp)) });
+      await ng.send(engine, 'answer', { ...DEFAULT_FLAG_SETS.bicAnswerToPbx, ...tags, 'to-tag': 'wa', sdp: await whatsapp.answer(String(offer.sdp)) });
     }
     await ng.send(engine, 'delete', { 'call-id': callId, 'delete delay': 0 });
   };

@@ -15,7 +15,7 @@ export class WebhookToSipTimer {
 
   constructor(private readonly metrics: Metrics) {}
 
-  /** Handles `e` with `handle`, which calls `handedOver()` when it has written the SIP message. */
+  /** Handles `e` with `handle`, which passes the SIP message it writes through send(). */
   async time(e: CallEvent, handle: () => Promise<void>): Promise<void> {
     this.handedAt = undefined;
     await handle();
@@ -24,14 +24,12 @@ export class WebhookToSipTimer {
     this.metrics.webhookToSip.observe({ event: e.kind }, (end - e.receivedAt) / 1000);
   }
 
-  /** The SIP message has been written to drachtio-server (what follows is waiting for its confirmation). */
-  handedOver(): void {
-    this.handedAt ??= performance.now();
-  }
-
-  /** Stamps the hand-over once `sending` has been started, then waits for it. */
+  /**
+   * Stamps the hand-over once `sending` has been started (the message is written to drachtio-server),
+   * then waits for it (drachtio-server's confirmation, not counted).
+   */
   async send<T>(sending: Promise<T>): Promise<T> {
-    this.handedOver();
+    this.handedAt ??= performance.now();
     return sending;
   }
 }
