@@ -14,43 +14,73 @@ function originVersion(sdp: string): string | undefined {
   return m ? `${m[1]}/${m[2]}` : undefined;
 }
 
+/** Static payload types of RFC 3551 §6 that have meaning without a=rtpmap. */
+const STATIC_NAMES: Readonly<Record<string, string>> = { 0: 'pcmu/8000', 8: 'pcma/8000', 9: 'g722/8000' };
+
 /**
- * Where and how the PBX wants its audio: the audio m-line's address, port and payload types with
- * their rtpmaps. Direction is left out, and so is a hold address (c=0.0.0.0, RFC 3264 §8.4).
+ * The PBX's audio stream in an SDP: where it wants its audio (c= address and m= port; `hold` for
+ * the RFC 2543 c=0.0.0.0, RFC 3264 §8.4) and its payload types with their encodings. Direction
+ * is left out: it does not move media.
  */
-function mediaKey(sdp: string): string {
+interface PbxAudio {
+  address: string;
+  port: string;
+  /** payload type → "encoding/clock rate" in lower case */
+  formats: Map<string, string>;
+}
+
+function pbxAudio(sdp: string): PbxAudio | undefined {
   const lines = sdp.split(/\r?\n/);
   const m = lines.findIndex((l) => l.startsWith('m=audio '));
-  if (m < 0) return '';
+  if (m < 0) return undefined;
   const next = lines.findIndex((l, i) => i > m && l.startsWith('m='));
   const section = lines.slice(m, next < 0 ? undefined : next);
   const conn = (section.find((l) => l.startsWith('c=')) ?? lines.slice(0, m).find((l) => l.startsWith('c=')) ?? '').trim();
-  const address = /\s0\.0\.0\.0$/.test(conn) ? 'hold' : conn;
-  return [address, section[0], ...section.filter((l) => /^a=(rtpmap|fmtp):/.test(l)).sort()].join('|');
+  const [, port = '', , ...pts] = section[0]!.slice(2).trim().split(/\s+/);
+  const formats = new Map<string, string>();
+  for (const pt of pts) {
+    const map = section.map((l) => new RegExp(`^a=rtpmap:${pt}\\s+([^/\\s]+)/(\\d+)`, 'i').exec(l)).find(Boolean);
+    const name = map ? `${map[1]!.toLowerCase()}/${map[2]}` : STATIC_NAMES[pt];
+    if (name) formats.set(pt, name);
+  }
+  return { address: /\s0\.0\.0\.0$/.test(conn) ? 'hold' : conn, port, formats };
+}
+
+/** The formats both SDPs of an offer/answer exchange list: what the PBX and the media engine agreed on. */
+function agreed(a: PbxAudio | undefined, b: PbxAudio | undefined): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [pt, name] of a?.formats ?? []) if (b?.formats.get(pt) === name) out.set(pt, name);
+  return out;
 }
 
 /**
  * Re-INVITE/UPDATE offers from the PBX once its leg is up, for either call direction. WhatsApp
  * cannot renegotiate (docs/whatsapp-calling.md#no-renegotiation), so:
- *  - an unchanged SDP (same o= version: a session-timer refresh, RFC 4028), or one that changes
- *    only the direction or puts c=0.0.0.0 (hold and resume), is answered locally: the PBX simply
- *    stops and restarts sending. Not touching the media engine matters: every re-offer restarts
+ *  - an unchanged SDP (same o= version: a session-timer refresh, RFC 4028) is answered locally;
+ *  - so is one that keeps the PBX's address and port (or holds with c=0.0.0.0) and still offers
+ *    every payload type agreed on, with the same encoding. That is hold and resume: only the
+ *    direction changes, and most phones and PBXs (baresip, Asterisk, FreeSWITCH) re-offer just the
+ *    agreed codecs rather than their first list, which RFC 3264 §8.3.2 allows. The PBX simply stops
+ *    and restarts sending. Not touching the media engine matters: every re-offer restarts
  *    rtpengine's transcoder, whose RTP timestamps then jump, and a libwebrtc receiver conceals
  *    (plays silence) for about 1.5 s afterwards (measured in test/media/pbx-sdp-shapes.test.ts);
- *  - a new address, port or codec list (a transfer, direct media) goes to the media engine, which
+ *  - a new address, port or codec (a transfer, direct media) goes to the media engine, which
  *    adopts it on the PBX side and leaves the WhatsApp side as it is.
- * Answers mirror the offered direction (RFC 3264 §6.1). `pbxSends` follows the PBX's hold state, so
- * a held call is not mistaken for a dead one.
+ * Answers mirror the offered direction (RFC 3264 §6.1) and list only payload types the re-offer
+ * has (RFC 3264 §6.1). `pbxSends` follows the PBX's hold state, so a held call is not mistaken
+ * for a dead one. docs/media.md#re-invites-from-the-pbx.
  */
 export class PbxReoffers {
   private origin?: string;
-  private mediaNow: string;
+  private pbxNow?: PbxAudio;
+  private agreedNow: Map<string, string>;
   private local: ReofferAnswerer;
   private sends: boolean;
 
   constructor(private readonly media: MediaSession, private readonly log: Logger, pbxSdp: string, answerToPbx: string) {
     this.origin = originVersion(pbxSdp);
-    this.mediaNow = mediaKey(pbxSdp);
+    this.pbxNow = pbxAudio(pbxSdp);
+    this.agreedNow = agreed(this.pbxNow, pbxAudio(answerToPbx));
     this.local = new ReofferAnswerer(answerToPbx);
     this.sends = pbxSendsAudio(pbxSdp);
   }
@@ -72,18 +102,29 @@ export class PbxReoffers {
       throw new ReofferRefused(check.warning);
     }
     this.origin = origin;
-    const key = mediaKey(offer);
-    if (key === this.mediaNow || key.startsWith('hold|')) {
+    const offered = pbxAudio(check.sdp);
+    if (this.keepsMedia(offered)) {
       this.sends = pbxSendsAudio(offer);
       this.log.info({ pbxSends: this.sends }, 'PBX re-offer changes only the direction (hold/resume): answered locally');
       return this.local.answer(offer);
     }
     const fromEngine = restoreDeclined(await this.media.reofferFromPbx(check.sdp), check.declined);
-    this.mediaNow = key;
+    this.pbxNow = offered;
+    this.agreedNow = agreed(offered, pbxAudio(fromEngine));
     this.local = new ReofferAnswerer(fromEngine);
     const answer = this.local.answer(offer);
     this.sends = pbxSendsAudio(offer);
     this.log.info({ pbxSends: this.sends }, 'PBX re-offer with new media adopted by the media engine; WhatsApp leg unchanged');
     return answer;
+  }
+
+  /** Same place (or a c=0.0.0.0 hold) and every agreed payload type still offered as the same encoding. */
+  private keepsMedia(offered: PbxAudio | undefined): boolean {
+    if (!offered || !this.pbxNow) return false;
+    if (offered.address === 'hold') return true;
+    if (offered.address !== this.pbxNow.address || offered.port !== this.pbxNow.port) return false;
+    if (this.agreedNow.size === 0) return false;
+    for (const [pt, name] of this.agreedNow) if (offered.formats.get(pt) !== name) return false;
+    return true;
   }
 }

@@ -1,4 +1,4 @@
-import { parse, write, type SessionDescription } from 'sdp-transform';
+import { parse, write, type MediaDescription, type SessionDescription } from 'sdp-transform';
 
 type SdpDirection = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
 
@@ -16,32 +16,66 @@ function offeredDirection(sdp: SessionDescription): SdpDirection {
 }
 
 /**
+ * Keeps the payload types of an answer's m-line that the offer's m-line of the same index lists
+ * (RFC 3264 §6.1: an answer lists a subset of the offered formats). An m-line left without any, or
+ * with no offered counterpart, is kept whole: the caller only answers locally offers that keep the
+ * agreed formats (pbx-reoffer.ts), so this only trims codecs the PBX dropped.
+ */
+function keepOffered(m: MediaDescription, offered: MediaDescription | undefined): void {
+  if (!offered || m.port === 0 || offered.payloads === undefined || m.payloads === undefined) return;
+  const allowed = new Set(String(offered.payloads).split(/\s+/));
+  const kept = String(m.payloads).split(/\s+/).filter((pt) => allowed.has(pt));
+  if (kept.length === 0) return;
+  const has = (pt: number | string) => allowed.has(String(pt));
+  m.payloads = kept.join(' ');
+  m.rtp = m.rtp.filter((r) => has(r.payload));
+  m.fmtp = m.fmtp.filter((f) => has(f.payload));
+  if (m.rtcpFb) m.rtcpFb = m.rtcpFb.filter((f) => has(f.payload));
+}
+
+/**
  * Answers a PBX re-INVITE/UPDATE (hold, resume, session refresh) locally: WhatsApp supports no
  * renegotiation (docs/whatsapp-calling.md#no-renegotiation), so the WhatsApp leg is left alone
- * and the PBX gets back the SDP it already has, with the direction mirrored for hold/resume.
- * Per RFC 3264 §8 the o= version increases only when the SDP changes.
+ * and the PBX gets back the SDP it already has, with the direction mirrored for hold/resume and
+ * only the payload types the re-offer still lists. Per RFC 3264 §8 the o= version increases only
+ * when the SDP changes.
  */
 export class ReofferAnswerer {
-  private current: SessionDescription;
+  private readonly base: SessionDescription;
+  private version: number;
+  private lastBody: string;
 
   constructor(lastAnswerToPbx: string) {
-    this.current = parse(lastAnswerToPbx);
+    this.base = parse(lastAnswerToPbx);
+    this.version = Number(this.base.origin?.sessionVersion ?? 0);
+    this.lastBody = this.body(this.base);
   }
 
   answer(offer: string): string {
-    let offered: SdpDirection = 'sendrecv';
+    let offered: SessionDescription | undefined;
     try {
-      offered = offeredDirection(parse(offer));
+      offered = parse(offer);
     } catch {
       // An unparsable re-offer is answered with what the PBX already has.
     }
-    const wanted = ANSWER_DIRECTION[offered] ?? 'sendrecv';
-    const before = write(this.current);
-    for (const m of this.current.media) m.direction = wanted;
-    delete this.current.direction;
-    if (write(this.current) !== before && this.current.origin) {
-      this.current.origin.sessionVersion = Number(this.current.origin.sessionVersion) + 1;
+    const wanted = ANSWER_DIRECTION[offered ? offeredDirection(offered) : 'sendrecv'] ?? 'sendrecv';
+    const next = structuredClone(this.base);
+    delete next.direction;
+    next.media.forEach((m, i) => {
+      m.direction = wanted;
+      keepOffered(m, offered?.media[i]);
+    });
+    const body = this.body(next);
+    if (body !== this.lastBody) {
+      this.version += 1;
+      this.lastBody = body;
     }
-    return write(this.current);
+    if (next.origin) next.origin.sessionVersion = this.version;
+    return write(next);
+  }
+
+  /** The SDP as written with its o= version left out, to see whether it changed. */
+  private body(sdp: SessionDescription): string {
+    return write({ ...sdp, origin: sdp.origin ? { ...sdp.origin, sessionVersion: 0 } : sdp.origin });
   }
 }

@@ -134,6 +134,7 @@ describeIfDrachtio(describe, 'e2e with real SIP phones through drachtio-server',
 
       it('baresip (its own codec list: Opus passed through) holds and resumes: the user hears it again, it receives again', async () => {
         const p = (await phone('baresip')) as BaresipPhone;
+        const logFrom = logLines.length;
         const before = peers.length;
         await p.dial(trunkUri('447700900124'));
         await p.waitForEvent('CALL_ESTABLISHED', 10_000);
@@ -145,6 +146,10 @@ describeIfDrachtio(describe, 'e2e with real SIP phones through drachtio-server',
         await p.resume();
         const heard = await hearsPhone(peer);
         expect(heard).toBeGreaterThan(0.8);
+        // baresip re-offers only the agreed codecs when it holds and resumes: still answered
+        // locally, rtpengine untouched (docs/media.md#re-invites-from-the-pbx).
+        const reoffers = logLines.slice(logFrom).filter((l) => /PBX re-offer/.test(l)).map((l) => (JSON.parse(l) as { msg: string }).msg);
+        expect(reoffers).toEqual(Array(2).fill('PBX re-offer changes only the direction (hold/resume): answered locally'));
         // baresip 1.0's recorder re-creates its file on resume and records nothing after a hold,
         // so what it receives is read from its own status line ("audio=<tx>/<rx> (bit/s)"); the
         // tone itself after hold/resume is proven at the media tier (pbx-reinvite-and-dead-peers).
