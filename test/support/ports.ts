@@ -1,32 +1,48 @@
 /**
- * Free ports on 127.0.0.1 for test processes (drachtio-server, SIPp, ...). Each helper binds port 0
- * on loopback, reads the port the kernel picked, closes the socket and returns the number. The
- * port is only "free a moment ago": callers that spawn a process on it should retry (bounded) if
- * the process fails to bind.
+ * Free ports on 127.0.0.1 for test processes (drachtio-server, SIPp, phones, ...). Ports come from
+ * blocks reserved for this process below the kernel's ephemeral range (port-blocks.ts): a port
+ * found free here is not handed by the kernel to anything else (a port-0 bind, an outgoing
+ * connection) before its taker binds it, and no other test process picks it. A port is "free"
+ * when it can be bound right now; callers that spawn a process on it still retry (bounded) if the
+ * process fails to bind.
  */
 import { createSocket } from 'node:dgram';
 import { createServer, type AddressInfo } from 'node:net';
+import { reservePortBlock } from './port-blocks.js';
 
 export const LOOPBACK = '127.0.0.1';
 
-/**
- * Ports handed out in the last RECENT_MS: not handed out again. The kernel may pick the same
- * ephemeral port twice in a row while its first taker has not bound it yet (CI once got one port
- * for both of a bridge's listeners).
- */
+/** Ports handed out in the last RECENT_MS are not handed out again (their taker may not have bound them yet). */
 const RECENT_MS = 60_000;
 const recent = new Map<number, number>();
+/** This process's blocks, walked in order from `cursor`. */
+const BLOCK_SIZE = 100;
+const blocks: { min: number; max: number }[] = [];
+let cursor = 0;
 
-async function pick(bind: () => Promise<number>, usable: (port: number) => Promise<boolean> = async () => true): Promise<number> {
+/** Whether `port` lies in one of this process's blocks. */
+function ours(port: number): boolean {
+  return blocks.some((b) => port >= b.min && port <= b.max);
+}
+
+async function pick(usable: (port: number) => Promise<boolean>): Promise<number> {
   const now = Date.now();
   for (const [port, at] of recent) if (now - at > RECENT_MS) recent.delete(port);
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = await bind();
-    if (recent.has(port) || !(await usable(port))) continue;
-    recent.set(port, now);
-    return port;
+  for (let round = 0; round < 3; round++) {
+    const total = blocks.length * BLOCK_SIZE;
+    for (let n = 0; n < total; n++) {
+      const i = (cursor + n) % total;
+      const block = blocks[Math.floor(i / BLOCK_SIZE)]!;
+      const port = block.min + (i % BLOCK_SIZE);
+      if (recent.has(port) || !(await usable(port))) continue;
+      cursor = (i + 1) % total;
+      recent.set(port, now);
+      return port;
+    }
+    blocks.push(await reservePortBlock(BLOCK_SIZE));
+    cursor = total;
   }
-  throw new Error('no free port on 127.0.0.1 after 50 attempts');
+  throw new Error('no free port on 127.0.0.1 in three reserved blocks');
 }
 
 /** Binds a UDP socket on 127.0.0.1:`port` (0 = any), returns the bound port, closes the socket. */
@@ -57,12 +73,12 @@ async function bindTcp(port: number): Promise<number> {
 
 /** A UDP port on 127.0.0.1 that was free a moment ago. */
 export function freeUdpPort(): Promise<number> {
-  return pick(() => bindUdp(0));
+  return pick(isUdpPortFree);
 }
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
 export function freeTcpPort(): Promise<number> {
-  return pick(() => bindTcp(0));
+  return pick(isTcpPortFree);
 }
 
 /** True if `port` can be bound on 127.0.0.1 right now for UDP. */
@@ -78,10 +94,10 @@ export async function isTcpPortFree(port: number): Promise<boolean> {
 /**
  * A port number free on 127.0.0.1 for both UDP and TCP (e.g. a SIP listener with
  * `transport=udp,tcp`), whose next port is free for TCP too: baresip also listens for SIP over TLS
- * on `sip_listen`'s port + 1, and fails to start when that one is taken. At most 50 tries.
+ * on `sip_listen`'s port + 1, and fails to start when that one is taken.
  */
 export async function freeUdpTcpPort(): Promise<number> {
-  const port = await pick(() => bindTcp(0), async (p) => p < 65_535 && !recent.has(p + 1) && (await isUdpPortFree(p)) && (await isTcpPortFree(p + 1)));
+  const port = await pick(async (p) => ours(p + 1) && !recent.has(p + 1) && (await isTcpPortFree(p)) && (await isUdpPortFree(p)) && (await isTcpPortFree(p + 1)));
   recent.set(port + 1, Date.now());
   return port;
 }

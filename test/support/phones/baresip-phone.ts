@@ -22,6 +22,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freeTcpPort, freeUdpTcpPort } from '../ports.js';
+import { freeUdpPortRange, type UdpPortRange } from '../media/free-port.js';
 import { sleep, waitFor } from '../media/wait.js';
 import { findBinary, spawnLogged, tail, type LoggedProcess } from './process.js';
 import {
@@ -77,6 +78,8 @@ export class BaresipPhone implements SoftPhone {
   private tokenSeq = 0;
   private readonly log = new PhoneEventLog();
   private dir: string | undefined;
+  /** Its RTP ports: a reserved range, or baresip picks them anywhere in 1024-49152, rtpengine's ranges included. */
+  private rtpPorts: UdpPortRange | undefined;
   private transport: PhoneTransport = 'udp';
   private port = 0;
   private tone = 0;
@@ -120,6 +123,7 @@ export class BaresipPhone implements SoftPhone {
     mkdirSync(join(this.dir, 'rec'));
     writeToneWav(join(this.dir, 'tone.wav'), { hz: opts.toneHz, seconds: opts.toneSeconds ?? 60 });
     writeFileSync(join(this.dir, 'accounts'), `${this.accountLine(opts)}\n`);
+    this.rtpPorts = await freeUdpPortRange(20);
 
     // Ports picked here are only "free a moment ago": retry with fresh ones if baresip cannot bind.
     const attempts = opts.sipPort === undefined ? 3 : 1;
@@ -150,6 +154,7 @@ export class BaresipPhone implements SoftPhone {
     }
     await rm(this.dir, { recursive: true, force: true }).catch(() => undefined);
     this.dir = undefined;
+    this.rtpPorts.release();
     throw lastError ?? new Error('baresip did not start');
   }
 
@@ -169,6 +174,7 @@ export class BaresipPhone implements SoftPhone {
     return [
       'poll_method\t\tepoll',
       `sip_listen\t\t127.0.0.1:${this.port}`,
+      `rtp_ports\t\t${this.rtpPorts!.min}-${this.rtpPorts!.max}`,
       // An address, not an interface name: 'lo' is rejected by 1.0.
       'net_interface\t\t127.0.0.1',
       'call_local_timeout\t120',
@@ -352,6 +358,7 @@ export class BaresipPhone implements SoftPhone {
       await this.proc?.stop(2_000);
       if (this.dir) await rm(this.dir, { recursive: true, force: true }).catch(() => undefined);
       this.dir = undefined;
+      this.rtpPorts?.release();
     })());
   }
 }
