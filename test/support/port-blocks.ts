@@ -26,8 +26,15 @@ export function ephemeralRange(): { low: number; high: number } {
 /** Reservations are lock files, one per GRANULE ports. */
 export const GRANULE = 100;
 const LOCK_DIR = join(tmpdir(), 'watrunk-udp-port-ranges');
-const held = new Set<string>();
-process.once('exit', () => { for (const f of held) try { unlinkSync(f); } catch { /* gone */ } });
+/**
+ * Lock files this process holds. Kept on globalThis: vitest evaluates this module afresh for every
+ * test file of a worker, and one set (with one exit hook) per process is what the locks mean.
+ */
+const held: Set<string> = ((globalThis as Record<symbol, unknown>)[Symbol.for('watrunk.test.portLocks')] ??= (() => {
+  const files = new Set<string>();
+  process.once('exit', () => { for (const f of files) try { unlinkSync(f); } catch { /* gone */ } });
+  return files;
+})()) as Set<string>;
 
 function alive(pid: number): boolean {
   try { process.kill(pid, 0); return true; } catch (err) { return (err as NodeJS.ErrnoException).code === 'EPERM'; }

@@ -14,11 +14,15 @@ export const LOOPBACK = '127.0.0.1';
 
 /** Ports handed out in the last RECENT_MS are not handed out again (their taker may not have bound them yet). */
 const RECENT_MS = 60_000;
-const recent = new Map<number, number>();
 /** This process's blocks, walked in order from `cursor`. */
 const BLOCK_SIZE = 100;
-const blocks: { min: number; max: number }[] = [];
-let cursor = 0;
+/** Per process, not per module instance: vitest evaluates this module afresh for every test file of a worker. */
+const state = ((globalThis as Record<symbol, unknown>)[Symbol.for('watrunk.test.ports')] ??= {
+  recent: new Map<number, number>(),
+  blocks: [] as { min: number; max: number }[],
+  cursor: 0,
+}) as { recent: Map<number, number>; blocks: { min: number; max: number }[]; cursor: number };
+const { recent, blocks } = state;
 
 /** Whether `port` lies in one of this process's blocks. */
 function ours(port: number): boolean {
@@ -31,16 +35,16 @@ async function pick(usable: (port: number) => Promise<boolean>): Promise<number>
   for (let round = 0; round < 3; round++) {
     const total = blocks.length * BLOCK_SIZE;
     for (let n = 0; n < total; n++) {
-      const i = (cursor + n) % total;
+      const i = (state.cursor + n) % total;
       const block = blocks[Math.floor(i / BLOCK_SIZE)]!;
       const port = block.min + (i % BLOCK_SIZE);
       if (recent.has(port) || !(await usable(port))) continue;
-      cursor = (i + 1) % total;
+      state.cursor = (i + 1) % total;
       recent.set(port, now);
       return port;
     }
     blocks.push(await reservePortBlock(BLOCK_SIZE));
-    cursor = total;
+    state.cursor = total;
   }
   throw new Error('no free port on 127.0.0.1 in three reserved blocks');
 }
