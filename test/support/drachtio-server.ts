@@ -16,6 +16,7 @@ import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { LOOPBACK, freeTcpPort, freeUdpTcpPort } from './ports.js';
+import { onProcessExit } from './exit-guard.js';
 
 export const DRACHTIO_BIN_ENV = 'DRACHTIO_BIN';
 
@@ -182,17 +183,6 @@ export interface DrachtioServer {
 }
 
 /** Children still running, killed hard if the test process exits without stopping them. */
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const child of live) {
-      try { child.kill('SIGKILL'); } catch { /* gone */ }
-    }
-  });
-}
 
 function scrubbedEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
@@ -289,9 +279,8 @@ async function startOnce(bin: string, opts: DrachtioServerOptions): Promise<Drac
     ...(opts.extraArgs ?? []),
   ];
   const env = { ...(opts.tls?.verifyPeers ? { DRACHTIO_TLS_VERIFY_CLIENT_CERT: '1' } : {}), ...(opts.env ?? {}) };
-  installExitHook();
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: scrubbedEnv(env), cwd: dir });
-  live.add(child);
+  const forget = onProcessExit(() => child.kill('SIGKILL'));
   let log = `$ ${bin} ${args.join(' ')}\n`;
   const append = (b: Buffer): void => {
     log += b.toString('utf8');
@@ -302,7 +291,7 @@ async function startOnce(bin: string, opts: DrachtioServerOptions): Promise<Drac
   let spawnError: Error | undefined;
   child.once('error', (e) => { spawnError = e; });
   child.once('exit', (code, signal) => {
-    live.delete(child);
+    forget();
     log += `\n[drachtio exited code=${code} signal=${signal}]\n`;
   });
 
@@ -317,7 +306,7 @@ async function startOnce(bin: string, opts: DrachtioServerOptions): Promise<Drac
           await waitForExit(child, 3_000);
         }
       }
-      live.delete(child);
+      forget();
       await rm(dir, { recursive: true, force: true });
     })();
     return stopping;

@@ -13,6 +13,7 @@
 import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { onProcessExit } from './exit-guard.js';
 
 /** Where the kernel picks ephemeral ports (bind to port 0, outgoing connections). */
 export function ephemeralRange(): { low: number; high: number } {
@@ -32,7 +33,7 @@ const LOCK_DIR = join(tmpdir(), 'watrunk-udp-port-ranges');
  */
 const held: Set<string> = ((globalThis as Record<symbol, unknown>)[Symbol.for('watrunk.test.portLocks')] ??= (() => {
   const files = new Set<string>();
-  process.once('exit', () => { for (const f of files) try { unlinkSync(f); } catch { /* gone */ } });
+  onProcessExit(() => { for (const f of files) try { unlinkSync(f); } catch { /* gone */ } });
   return files;
 })()) as Set<string>;
 

@@ -16,6 +16,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { LOOPBACK, freeUdpPort, freeTcpPort } from './ports.js';
+import { onProcessExit } from './exit-guard.js';
 
 export type SippTransport = 'u1' | 'un' | 'ui' | 't1' | 'tn';
 
@@ -120,18 +121,9 @@ async function defaultLocalPort(transport: SippTransport): Promise<number> {
   return transport.startsWith('t') ? freeTcpPort() : freeUdpPort();
 }
 
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
 function track(child: ChildProcess): void {
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const c of live) {
-      try { c.kill('SIGKILL'); } catch { /* gone */ }
-    }
-  });
+  const forget = onProcessExit(() => child.kill('SIGKILL'));
+  child.once('exit', forget);
 }
 
 interface Running {

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findDrachtioBinary } from '../drachtio-server.js';
 import { LOOPBACK, freeTcpPort, freeUdpTcpPort } from '../ports.js';
+import { onProcessExit } from '../exit-guard.js';
 
 export interface RestartableDrachtio {
   host: '127.0.0.1';
@@ -51,8 +52,7 @@ export async function startRestartableDrachtio(): Promise<RestartableDrachtio> {
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
   let log = '';
-  const killOnExit = (): void => { child?.kill('SIGKILL'); };
-  process.on('exit', killOnExit);
+  const forget = onProcessExit(() => child?.kill('SIGKILL'));
   const isRunning = (): boolean => child !== undefined && child.exitCode === null && child.signalCode === null;
 
   const spawnOnce = async (): Promise<void> => {
@@ -93,7 +93,7 @@ export async function startRestartableDrachtio(): Promise<RestartableDrachtio> {
         await exited;
         clearTimeout(timer);
       }
-      process.off('exit', killOnExit);
+      forget();
       await rm(dir, { recursive: true, force: true });
     })()),
   };

@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { NgClient, NgError } from '../../../src/adapters/rtpengine/ng-client.js';
 import { freeUdpPort, freeUdpPortRange } from '../media/free-port.js';
 import { RTPENGINE_BIN, rtpengineSkipReason, type RtpengineInstance } from '../media/rtpengine-process.js';
+import { onProcessExit } from '../exit-guard.js';
 
 export interface RestartableRtpengine extends RtpengineInstance {
   readonly running: boolean;
@@ -32,8 +33,7 @@ export async function startRestartableRtpengine(): Promise<RestartableRtpengine>
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
   let log = '';
-  const killOnExit = (): void => { child?.kill('SIGKILL'); };
-  process.on('exit', killOnExit);
+  const forget = onProcessExit(() => child?.kill('SIGKILL'));
   const ng = new NgClient({ timeoutMs: 1_000, localAddress: host });
 
   const spawnOnce = async (): Promise<void> => {
@@ -94,7 +94,7 @@ export async function startRestartableRtpengine(): Promise<RestartableRtpengine>
         await exited;
         clearTimeout(timer);
       }
-      process.off('exit', killOnExit);
+      forget();
       range.release();
     })()),
   };

@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { freeUdpPort, freeUdpPortRange } from './free-port.js';
+import { onProcessExit } from '../exit-guard.js';
 
 export const RTPENGINE_BIN = process.env.RTPENGINE_BIN ?? '/usr/bin/rtpengine';
 
@@ -69,9 +70,7 @@ export async function startRtpengine(opts: StartOptions = {}): Promise<Rtpengine
   child.stderr?.on('data', append);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   // If the test process ends without stop() (crash, timeout), do not leave rtpengine behind.
-  const killOnExit = (): void => { child.kill('SIGKILL'); };
-  process.once('exit', killOnExit);
-  void exited.then(() => process.off('exit', killOnExit));
+  void exited.then(onProcessExit(() => child.kill('SIGKILL')));
 
   const timeoutMs = opts.startTimeoutMs ?? 5_000;
   await new Promise<void>((resolve, reject) => {

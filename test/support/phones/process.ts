@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve as resolvePath } from 'node:path';
+import { onProcessExit } from '../exit-guard.js';
 
 /** `name` from env `envVar` (path), else PATH, else the sbin dirs a non-root PATH may lack. */
 export function findBinary(name: string, envVar: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
@@ -42,14 +43,8 @@ export interface LoggedProcess {
 }
 
 /** Kill switches of processes still running, fired if the test process exits without stop(). */
-const live = new Set<() => void>();
-let exitHookInstalled = false;
 function guard(killNow: () => void, exited: Promise<unknown>): void {
-  live.add(killNow);
-  void exited.then(() => live.delete(killNow));
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => { for (const k of live) k(); });
+  void exited.then(onProcessExit(killNow));
 }
 
 /**
