@@ -68,6 +68,37 @@ describe.skipIf(skip !== undefined)(`mid-call re-INVITEs and NAT, real rtpengine
     }
   });
 
+  it('PBX -> WhatsApp: hold and resume that re-offer only the agreed codecs (as FreeSWITCH and baresip do) never reach rtpengine; tones both ways after resume', async () => {
+    const { pbx, leg, call, wa } = await placeBic(s, 'freeswitch-g722');
+    try {
+      const ok = leg.responses.find((r) => r.status === 200 && r.sdp)!.sdp!;
+      const agreed = /^m=audio \d+ RTP\/AVP ([\d ]+)\r?$/m.exec(ok)![1]!.trim().split(' ');
+      // The PBX's own SDP with only the payload types of the 200's answer (RFC 3264 §8.3.2).
+      const narrowed = (version: number, dir: string) => next(leg.sdp, version)
+        .replace(/^(m=audio \d+ RTP\/AVP) [\d ]+$/m, `$1 ${agreed.join(' ')}`)
+        .split('\r\n').filter((l) => !/^a=(rtpmap|fmtp):(\d+) /.test(l) || agreed.includes(/^a=\w+:(\d+)/.exec(l)![1]!)).join('\r\n')
+        .replace('a=sendrecv', `a=${dir}`);
+      expect(agreed.length).toBeLessThan(4); // the 200 agreed on fewer codecs than offered
+      const held = await leg.reoffer(narrowed(2, 'inactive'));
+      expect(direction(held)).toBe('inactive');
+      expect(/^m=audio .*$/m.exec(held)![0]).toBe(/^m=audio .*$/m.exec(ok)![0]);
+      pbx.pause();
+      await sleep(500);
+      expect(direction(await leg.reoffer(narrowed(3, 'sendrecv')))).toBe('sendrecv');
+      pbx.resumeSending();
+      const heard = await hearsBothWays(pbx, wa, { settleMs: 300 });
+      expect(heard.atUser).toBeGreaterThan(0.8);
+      expect(heard.atPbx).toBeGreaterThan(0.8);
+      // rtpengine saw the first offer only: both re-offers were answered on the PBX leg.
+      const offers = s.fx.rtpengine.logs().match(new RegExp(`\\[${call.id}\\]: \\[control\\] Received command 'offer'`, 'g'));
+      expect(offers).toHaveLength(1);
+    } finally {
+      leg.bye();
+      await call.whenEnded();
+      await pbx.close();
+    }
+  });
+
   it('PBX -> WhatsApp: a re-INVITE moves the media to another address and codec (transfer); both ways follow it', async () => {
     const { pbx, leg, call, wa } = await placeBic(s, 'asterisk-pjsip');
     const pbx2 = await RtpEndpoint.create();
