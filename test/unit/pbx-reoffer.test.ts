@@ -103,4 +103,18 @@ describe('PbxReoffers: which PBX re-offers reach the media engine', () => {
     await expect(r.answer(version(FIRST_OFFER, 342264853).replace('RTP/AVP', 'RTP/SAVP'))).rejects.toBeInstanceOf(ReofferRefused);
     expect(engine.reoffers).toEqual([]);
   });
+
+  it('user-initiated: the PBX answered watrunk\'s offer; its hold re-offer with its answer\'s codecs is local, and the answer drops the codec it no longer lists', async () => {
+    const ourOffer = ['v=0', 'o=- 77 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', 'm=audio 17900 RTP/AVP 0 8 101',
+      'a=rtpmap:0 PCMU/8000', 'a=rtpmap:8 PCMA/8000', 'a=rtpmap:101 telephone-event/8000', 'a=sendrecv', ''].join('\r\n');
+    const pbxAnswer = ['v=0', 'o=asterisk 5 5 IN IP4 127.0.0.1', 's=Asterisk', 'c=IN IP4 127.0.0.1', 't=0 0', 'm=audio 12000 RTP/AVP 0 101',
+      'a=rtpmap:0 PCMU/8000', 'a=rtpmap:101 telephone-event/8000', 'a=sendrecv', ''].join('\r\n');
+    const engine = new EngineSpy();
+    const r = new PbxReoffers(engine as unknown as MediaSession, pino({ level: 'silent' }), pbxAnswer, ourOffer);
+    const held = await r.answer(pbxAnswer.replace('o=asterisk 5 5', 'o=asterisk 5 6').replace('a=sendrecv', 'a=sendonly'));
+    expect(engine.reoffers).toEqual([]);
+    expect(mline(held)).toBe('m=audio 17900 RTP/AVP 0 101');
+    expect(held).not.toMatch(/^a=rtpmap:8 /m);
+    expect(direction(held)).toBe('recvonly');
+  });
 });
