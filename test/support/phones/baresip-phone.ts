@@ -78,7 +78,7 @@ export class BaresipPhone implements SoftPhone {
   private tokenSeq = 0;
   private readonly log = new PhoneEventLog();
   private dir: string | undefined;
-  /** Its RTP ports: a reserved range, or baresip picks them anywhere in 1024-49152, rtpengine's ranges included. */
+  /** Its RTP ports: a reserved range like every port a test hands out (port-blocks.ts); by default baresip picks them anywhere in 1024-49152. */
   private rtpPorts: UdpPortRange | undefined;
   private transport: PhoneTransport = 'udp';
   private port = 0;
