@@ -8,16 +8,14 @@
  */
 import type { MediaReport, SimulatedMediaFactory, SimulatedUserMedia, ToneReport } from './types.js';
 import { SineTone } from './sine-tone.js';
-import { PcmRecorder } from './pcm-recorder.js';
 import { dominantFrequency, frameEnergy, toneFraction } from './goertzel.js';
-import { DtmfToneDetector } from './dtmf-detector.js';
+import { ReceivedAudio } from './received-audio.js';
 import { keepLoopbackCandidates } from './loopback-candidates.js';
 import { realMediaAvailability, type Wrtc, type WrtcAudioData, type WrtcAudioSink, type WrtcPeerConnection, type WrtcSender } from './wrtc-loader.js';
 
 const FRAME_MS = 10;
 const RATE = 48_000;
 const FRAME_SAMPLES = RATE / 100;
-const ONSET_RMS = 100; // about -50 dBFS: below this a frame counts as silence
 const SETTLE_MS = 100; // skipped after the first audible frame (decoder/jitter-buffer ramp-up)
 
 export interface WrtcPeerOptions {
@@ -33,6 +31,8 @@ export interface WrtcMediaReport extends MediaReport {
   mode: 'real';
   /** Audio frames delivered by RTCAudioSink (libwebrtc may deliver silence frames without packets). */
   sinkFrames: number;
+  /** The sample rates those frames came at, in order of first appearance (all recorded at 48 kHz: received-audio.ts). */
+  sinkRates: number[];
   /** Epoch ms: local description set, ICE gathering done (SDP returned), remote description set, ICE and DTLS up. */
   timings: {
     createdAt: number; localDescriptionAt?: number; localSdpAt?: number; remoteSdpAt?: number; iceConnectedAt?: number; connectedAt?: number;
@@ -44,10 +44,8 @@ export class WrtcUserMedia implements SimulatedUserMedia {
   private readonly tone: SineTone;
   private sender?: WrtcSender;
   private sink?: WrtcAudioSink;
-  private recorder?: PcmRecorder;
-  private dtmf?: DtmfToneDetector;
-  private onsetPosition?: number;
-  private sinkFrames = 0;
+  /** Created with the first frame the sink delivers (its recording is 5.8 MB). */
+  private heard?: ReceivedAudio;
   private packetsReceived = 0;
   private firstPacketAt?: number;
   private readonly timings: WrtcMediaReport['timings'] = { createdAt: Date.now() };
@@ -124,19 +122,19 @@ export class WrtcUserMedia implements SimulatedUserMedia {
 
   /** Absolute position in the received-audio recording (for `toneFractionSince`). */
   audioMark(): number {
-    return this.recorder?.position ?? 0;
+    return this.heard?.recorder.position ?? 0;
   }
 
   /** Fraction of 20 ms frames since `mark` in which `hz` dominates. */
   toneFractionSince(mark: number, hz: number): number {
-    if (!this.recorder) return 0;
-    return toneFraction(this.recorder.since(mark), this.recorder.sampleRate, hz);
+    const r = this.heard?.recorder;
+    return r ? toneFraction(r.since(mark), r.sampleRate, hz) : 0;
   }
 
   /** RMS of received audio since `mark` (16-bit units). */
   rmsSince(mark: number): number {
-    if (!this.recorder) return 0;
-    const s = this.recorder.since(mark);
+    if (!this.heard) return 0;
+    const s = this.heard.recorder.since(mark);
     return s.length ? Math.sqrt(frameEnergy(s, 0, s.length) / s.length) : 0;
   }
 
@@ -162,9 +160,10 @@ export class WrtcUserMedia implements SimulatedUserMedia {
   }
 
   report(): WrtcMediaReport {
-    const r = this.recorder;
-    const analysed = r && this.onsetPosition !== undefined
-      ? r.since(this.onsetPosition + Math.round((SETTLE_MS * r.sampleRate) / 1000))
+    const r = this.heard?.recorder;
+    const onset = this.heard?.onsetPosition;
+    const analysed = r && onset !== undefined
+      ? r.since(onset + Math.round((SETTLE_MS * r.sampleRate) / 1000))
       : new Int16Array(0);
     const tones: ToneReport[] = this.opts.listenHz.map((f) => ({
       frequencyHz: f,
@@ -177,9 +176,10 @@ export class WrtcUserMedia implements SimulatedUserMedia {
       ...(this.firstPacketAt !== undefined ? { firstPacketAt: this.firstPacketAt } : {}),
       ...(dominant !== undefined ? { dominantFrequencyHz: dominant } : {}),
       tones,
-      dtmfReceived: this.dtmf?.digits ?? '',
+      dtmfReceived: this.heard?.dtmf.digits ?? '',
       connectionState: this.pc.connectionState,
-      sinkFrames: this.sinkFrames,
+      sinkFrames: this.heard?.frames ?? 0,
+      sinkRates: [...(this.heard?.rates ?? [])],
       timings: { ...this.timings },
     };
   }
@@ -244,17 +244,7 @@ export class WrtcUserMedia implements SimulatedUserMedia {
   }
 
   private onAudio(d: WrtcAudioData): void {
-    const channels = d.channelCount ?? 1;
-    const frames = d.numberOfFrames ?? Math.floor(d.samples.length / channels);
-    const mono = channels === 1 ? d.samples.subarray(0, frames) : Int16Array.from({ length: frames }, (_, i) => d.samples[i * channels] ?? 0);
-    this.recorder ??= new PcmRecorder(d.sampleRate, 60);
-    this.dtmf ??= new DtmfToneDetector(d.sampleRate);
-    this.sinkFrames++;
-    if (this.onsetPosition === undefined && Math.sqrt(frameEnergy(mono, 0, mono.length) / Math.max(1, mono.length)) >= ONSET_RMS) {
-      this.onsetPosition = this.recorder.position;
-    }
-    this.recorder.write(mono);
-    this.dtmf.push(mono);
+    (this.heard ??= new ReceivedAudio()).push(d);
   }
 }
 

@@ -99,7 +99,7 @@ export async function hearsBothWays(pbx: RtpEndpoint, wa: RecordedPeer, { settle
     // A failed window says what the user's receiver saw, so a rare silence in CI can be diagnosed.
     // Packets arriving with a level but without the tone mean something else is decoded (a codec or
     // payload-type mix-up, a transcoder restart), not a transport failure: say what was heard.
-    console.log(`[hears-both-ways] window failed ${JSON.stringify(heard)}; user heard rms ${wa.peer.rmsSince(waMark).toFixed(0)}, dominant ${wa.peer.report().dominantFrequencyHz ?? '-'} Hz; user receiver ${JSON.stringify(await inboundAudioStats(wa))}`);
+    console.log(`[hears-both-ways] window failed ${JSON.stringify(heard)}; user heard rms ${wa.peer.rmsSince(waMark).toFixed(0)}, dominant ${wa.peer.report().dominantFrequencyHz ?? '-'} Hz, sink rates ${wa.peer.report().sinkRates.join('/')}; user receiver ${JSON.stringify(await inboundAudioStats(wa))}`);
     if (Date.now() + ms > deadline) return heard;
   }
 }

@@ -20,7 +20,7 @@ export async function userHearsPhone(peer: RecordedPeer, phoneHz: number): Promi
       // What the user did hear instead: packets arriving and decoded but no tone means the phone sent
       // something else (another codec than announced, its own silence), not a transport failure.
       const rep = peer.peer.report();
-      console.log(`[phone-tones] window failed: the user heard ${heard.toFixed(2)} of ${phoneHz} Hz; rms ${peer.peer.rmsSince(mark).toFixed(0)}, dominant ${rep.dominantFrequencyHz ?? '-'} Hz; user receiver ${JSON.stringify(await inboundAudioStats(peer))}`);
+      console.log(`[phone-tones] window failed: the user heard ${heard.toFixed(2)} of ${phoneHz} Hz; rms ${peer.peer.rmsSince(mark).toFixed(0)}, dominant ${rep.dominantFrequencyHz ?? '-'} Hz, sink rates ${rep.sinkRates.join('/')}; user receiver ${JSON.stringify(await inboundAudioStats(peer))}`);
     }
   }
   return heard;
