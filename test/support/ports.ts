@@ -14,9 +14,12 @@ export const LOOPBACK = '127.0.0.1';
 
 /** Ports handed out in the last RECENT_MS are not handed out again (their taker may not have bound them yet). */
 const RECENT_MS = 60_000;
-/** This process's blocks, walked in order from `cursor`. */
+/** Ports per reserved block. */
 const BLOCK_SIZE = 100;
-/** Per process, not per module instance: vitest evaluates this module afresh for every test file of a worker. */
+/**
+ * The ports handed out lately and this process's blocks, walked in order from `cursor`. Per
+ * process, not per module instance: vitest evaluates this module afresh for every test file of a worker.
+ */
 const state = ((globalThis as Record<symbol, unknown>)[Symbol.for('watrunk.test.ports')] ??= {
   recent: new Map<number, number>(),
   blocks: [] as { min: number; max: number }[],
