@@ -1,5 +1,5 @@
 import type { Logger } from '../logging.js';
-import { checkPbxOffer, pbxSendsAudio, restoreDeclined } from './pbx-sdp.js';
+import { checkPbxOffer, pbxAudio, pbxSendsAudio, restoreDeclined, type PbxAudio } from './pbx-sdp.js';
 import type { MediaSession } from './ports/media-engine.js';
 import { ReofferAnswerer } from './sdp-reanswer.js';
 
@@ -12,38 +12,6 @@ export class ReofferRefused extends Error {
 function originVersion(sdp: string): string | undefined {
   const m = /^o=\S+\s+(\S+)\s+(\S+)/m.exec(sdp);
   return m ? `${m[1]}/${m[2]}` : undefined;
-}
-
-/** Static payload types of RFC 3551 §6 that have meaning without a=rtpmap. */
-const STATIC_NAMES: Readonly<Record<string, string>> = { 0: 'pcmu/8000', 8: 'pcma/8000', 9: 'g722/8000' };
-
-/**
- * The PBX's audio stream in an SDP: where it wants its audio (c= address and m= port; `hold` for
- * the RFC 2543 c=0.0.0.0, RFC 3264 §8.4) and its payload types with their encodings. Direction
- * is left out: it does not move media.
- */
-interface PbxAudio {
-  address: string;
-  port: string;
-  /** payload type → "encoding/clock rate" in lower case */
-  formats: Map<string, string>;
-}
-
-function pbxAudio(sdp: string): PbxAudio | undefined {
-  const lines = sdp.split(/\r?\n/);
-  const m = lines.findIndex((l) => l.startsWith('m=audio '));
-  if (m < 0) return undefined;
-  const next = lines.findIndex((l, i) => i > m && l.startsWith('m='));
-  const section = lines.slice(m, next < 0 ? undefined : next);
-  const conn = (section.find((l) => l.startsWith('c=')) ?? lines.slice(0, m).find((l) => l.startsWith('c=')) ?? '').trim();
-  const [, port = '', , ...pts] = section[0]!.slice(2).trim().split(/\s+/);
-  const formats = new Map<string, string>();
-  for (const pt of pts) {
-    const map = section.map((l) => new RegExp(`^a=rtpmap:${pt}\\s+([^/\\s]+)/(\\d+)`, 'i').exec(l)).find(Boolean);
-    const name = map ? `${map[1]!.toLowerCase()}/${map[2]}` : STATIC_NAMES[pt];
-    if (name) formats.set(pt, name);
-  }
-  return { address: /\s0\.0\.0\.0$/.test(conn) ? 'hold' : conn, port, formats };
 }
 
 /** The formats both SDPs of an offer/answer exchange list: what the PBX and the media engine agreed on. */

@@ -137,3 +137,32 @@ export function pbxSendsAudio(sdp: string): boolean {
   if (conn && /\sIP4\s+0\.0\.0\.0\s*$/.test(conn)) return false;
   return direction === 'sendrecv' || direction === 'sendonly';
 }
+
+/**
+ * The PBX's audio stream in an SDP, as far as re-offers care (pbx-reoffer.ts): where it wants its
+ * audio (the c= line that applies and the m= port; `hold` for the RFC 2543 c=0.0.0.0, RFC 3264
+ * §8.4) and its payload types with their encodings. Direction is left out: it does not move media.
+ */
+export interface PbxAudio {
+  address: string;
+  port: number;
+  /** payload type → "encoding/clock rate" in lower case */
+  formats: Map<string, string>;
+}
+
+export function pbxAudio(sdp: string): PbxAudio | undefined {
+  const { lines } = split(sdp);
+  const all = sections(lines);
+  const audio = all.find((s) => s.type === 'audio');
+  if (!audio) return undefined;
+  const sessionPart = lines.slice(0, all[0]!.start);
+  const conn = ([...lines.slice(audio.start, audio.end), ...sessionPart].find((l) => l.startsWith('c=')) ?? '').trim();
+  const maps = rtpmaps(lines, audio);
+  const formats = new Map<string, string>();
+  for (const pt of audio.fmts) {
+    const m = maps.get(pt);
+    const name = m ? `${m.name}/${m.rate}` : STATIC_PT[Number(pt)] && `${STATIC_PT[Number(pt)]}/8000`;
+    if (name) formats.set(pt, name);
+  }
+  return { address: /\s0\.0\.0\.0$/.test(conn) ? 'hold' : conn, port: audio.port, formats };
+}
